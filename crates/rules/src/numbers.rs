@@ -1,0 +1,198 @@
+//! The My Number (個人番号, rules.md §15) and municipality codes
+//! (全国地方公共団体コード, §16): parsed once, with their check digits.
+//!
+//! Neither check digit catches every single-digit error: the My Number maps
+//! the remainders 0 and 1 to the same check digit 0, and the municipality
+//! code maps 0 and 10 to the same check digit 1. A substitution that moves
+//! the weighted sum between those two remainders goes unnoticed. The tests
+//! count these cases exhaustively; docs/RULES.md gives the figures.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::RuleError;
+
+fn digits_of<const N: usize>(text: &str, what: &str) -> Result<[u8; N], RuleError> {
+    let bytes = text.as_bytes();
+    if bytes.len() != N || !bytes.iter().all(u8::is_ascii_digit) {
+        return Err(RuleError::BadNumber(format!("{what} must be exactly {N} digits 0–9")));
+    }
+    let mut out = [0u8; N];
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = b - b'0';
+    }
+    Ok(out)
+}
+
+/// The My Number check digit over an 11-digit base: weights 2,3,4,5,6,7,2,3,4,5,6
+/// from the right; 11 − (Σ mod 11), or 0 when Σ mod 11 ≤ 1.
+pub fn my_number_check_digit(base: &[u8; 11]) -> u8 {
+    let sum: u32 = base
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let n = i as u32 + 1;
+            let weight = if n <= 6 { n + 1 } else { n - 5 };
+            u32::from(*d) * weight
+        })
+        .sum();
+    let r = sum % 11;
+    if r <= 1 {
+        0
+    } else {
+        (11 - r) as u8
+    }
+}
+
+/// A My Number (個人番号): 12 digits with a valid check digit.
+///
+/// `Debug` masks it: the number must never appear in a log. Use
+/// [`MyNumber::expose`] where it legally must be shown, and record the disclosure.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MyNumber([u8; 12]);
+
+impl MyNumber {
+    /// Parses 12 digits and checks the check digit.
+    pub fn parse(text: &str) -> Result<MyNumber, RuleError> {
+        let digits: [u8; 12] = digits_of(text, "a My Number")?;
+        let mut base = [0u8; 11];
+        base.copy_from_slice(&digits[..11]);
+        let expected = my_number_check_digit(&base);
+        if digits[11] != expected {
+            return Err(RuleError::BadNumber(format!(
+                "the check digit of this My Number should be {expected}, not {}",
+                digits[11]
+            )));
+        }
+        Ok(MyNumber(digits))
+    }
+
+    /// Completes an 11-digit base with its check digit.
+    pub fn complete(base: &str) -> Result<MyNumber, RuleError> {
+        let base: [u8; 11] = digits_of(base, "the base of a My Number")?;
+        let mut digits = [0u8; 12];
+        digits[..11].copy_from_slice(&base);
+        digits[11] = my_number_check_digit(&base);
+        Ok(MyNumber(digits))
+    }
+
+    /// The 12 digits, for the places that legally need them.
+    pub fn expose(&self) -> String {
+        self.0.iter().map(|d| char::from(b'0' + d)).collect()
+    }
+}
+
+impl fmt::Debug for MyNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MyNumber(<redacted>)")
+    }
+}
+
+/// The municipality-code check digit over 5 digits: the last digit of
+/// 11 − (Σ of the digits weighted 6,5,4,3,2 mod 11).
+pub fn municipality_check_digit(base: &[u8; 5]) -> u8 {
+    let sum: u32 = base.iter().zip([6u32, 5, 4, 3, 2]).map(|(d, w)| u32::from(*d) * w).sum();
+    ((11 - sum % 11) % 10) as u8
+}
+
+/// A municipality code (全国地方公共団体コード): 6 digits, the last a check digit.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MunicipalityCode([u8; 6]);
+
+impl MunicipalityCode {
+    /// Parses 6 digits and checks the check digit.
+    pub fn parse(text: &str) -> Result<MunicipalityCode, RuleError> {
+        let digits: [u8; 6] = digits_of(text, "a municipality code")?;
+        let mut base = [0u8; 5];
+        base.copy_from_slice(&digits[..5]);
+        let expected = municipality_check_digit(&base);
+        if digits[5] != expected {
+            return Err(RuleError::BadNumber(format!(
+                "the check digit of municipality code {text} should be {expected}"
+            )));
+        }
+        if base[..2] == [0, 0] || u8::from(base[0]) * 10 + base[1] > 47 {
+            return Err(RuleError::BadNumber(format!(
+                "municipality code {text}: the first two digits must be a prefecture code 01–47"
+            )));
+        }
+        Ok(MunicipalityCode(digits))
+    }
+
+    /// Completes a 5-digit code with its check digit.
+    pub fn complete(base: &str) -> Result<MunicipalityCode, RuleError> {
+        let base: [u8; 5] = digits_of(base, "the base of a municipality code")?;
+        let mut digits = [0u8; 6];
+        digits[..5].copy_from_slice(&base);
+        digits[5] = municipality_check_digit(&base);
+        MunicipalityCode::parse(&digits.iter().map(|d| char::from(b'0' + d)).collect::<String>())
+    }
+
+    /// The prefecture code (都道府県コード), 1–47.
+    pub fn prefecture(&self) -> u8 {
+        self.0[0] * 10 + self.0[1]
+    }
+}
+
+impl fmt::Display for MunicipalityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in self.0 {
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MunicipalityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MunicipalityCode({self})")
+    }
+}
+
+impl TryFrom<String> for MunicipalityCode {
+    type Error = RuleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        MunicipalityCode::parse(&value)
+    }
+}
+
+impl From<MunicipalityCode> for String {
+    fn from(code: MunicipalityCode) -> String {
+        code.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worked_examples() {
+        // rules.md §15: base 12345678901 → Σ = 212 → check 8.
+        assert_eq!(MyNumber::complete("12345678901").map(|n| n.expose()), Ok("123456789018".to_owned()));
+        assert!(MyNumber::parse("123456789018").is_ok());
+        assert!(MyNumber::parse("123456789017").is_err());
+        // rules.md §16.
+        assert!(MunicipalityCode::parse("011002").is_ok());
+        assert!(MunicipalityCode::parse("131016").is_ok());
+        assert!(MunicipalityCode::parse("131017").is_err());
+        assert_eq!(MunicipalityCode::complete("13101").map(|c| c.to_string()), Ok("131016".to_owned()));
+        assert_eq!(MunicipalityCode::parse("131016").map(|c| c.prefecture()), Ok(13));
+    }
+
+    #[test]
+    fn malformed_numbers_are_refused() {
+        for bad in ["", "12345678901", "1234567890188", "12345678901a", "１２３４５６７８９０１８", " 123456789018"] {
+            assert!(MyNumber::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(MunicipalityCode::parse("00000").is_err());
+        // 480002 has the right check digit, but there is no prefecture 48.
+        assert_eq!(municipality_check_digit(&[4, 8, 0, 0, 0]), 2);
+        assert!(MunicipalityCode::parse("480002").is_err());
+        assert!(MunicipalityCode::complete("48000").is_err());
+        assert_eq!(format!("{:?}", MyNumber::parse("123456789018")), "Ok(MyNumber(<redacted>))");
+    }
+}
