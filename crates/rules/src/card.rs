@@ -110,7 +110,12 @@ pub struct CardValidity {
 /// Example: born 2008-05-01, application received 2026-04-10 (age 17),
 /// issued 2026-05-10 (age 18) → valid until 2036-05-01 under the default policy.
 pub fn card_validity(facts: &CardIssuance, policies: &Policies) -> Result<CardValidity, RuleError> {
-    let CardIssuance { born, issued, application_received, residence } = *facts;
+    let CardIssuance {
+        born,
+        issued,
+        application_received,
+        residence,
+    } = *facts;
     let received = application_received.unwrap_or(issued);
     if !LawChange::CardIssuance.in_force_on(issued) {
         return Err(RuleError::BeforeCardIssuance { date: issued });
@@ -166,19 +171,30 @@ mod tests {
     }
 
     fn card(born: &str, issued: &str, received: Option<&str>, residence: Residence) -> CardIssuance {
-        CardIssuance { born: d(born), issued: d(issued), application_received: received.map(d), residence }
+        CardIssuance {
+            born: d(born),
+            issued: d(issued),
+            application_received: received.map(d),
+            residence,
+        }
     }
 
     #[test]
     fn regime_follows_the_application_date_not_the_issuance_date() {
         let p = Policies::default();
         // Age 19 at issuance; application received before 2022-04-01 → 20 regime → 5 years.
-        let v = card_validity(&card("2003-01-10", "2022-04-20", Some("2022-03-31"), Residence::Japanese), &p)
-            .expect("valid");
+        let v = card_validity(
+            &card("2003-01-10", "2022-04-20", Some("2022-03-31"), Residence::Japanese),
+            &p,
+        )
+        .expect("valid");
         assert_eq!(v.regime, AgeRegime::Twenty);
         assert_eq!(v.expiry, d("2027-01-10"));
-        let v = card_validity(&card("2003-01-10", "2022-04-20", Some("2022-04-01"), Residence::Japanese), &p)
-            .expect("valid");
+        let v = card_validity(
+            &card("2003-01-10", "2022-04-20", Some("2022-04-01"), Residence::Japanese),
+            &p,
+        )
+        .expect("valid");
         assert_eq!(v.regime, AgeRegime::Eighteen);
         assert_eq!(v.expiry, d("2032-01-10"));
     }
@@ -186,8 +202,7 @@ mod tests {
     #[test]
     fn permanent_residents_follow_the_birthday_rule() {
         let p = Policies::default();
-        let v = card_validity(&card("1980-07-07", "2026-01-15", None, Residence::ForeignPermanent), &p)
-            .expect("valid");
+        let v = card_validity(&card("1980-07-07", "2026-01-15", None, Residence::ForeignPermanent), &p).expect("valid");
         assert_eq!(v.expiry, d("2035-07-07"));
         assert!(v.notice_date.is_some());
     }
@@ -196,7 +211,14 @@ mod tests {
     fn stay_after_birthday_rule_does_not_extend_the_card() {
         let p = Policies::default();
         let v = card_validity(
-            &card("2015-07-07", "2026-01-15", None, Residence::ForeignWithStay { stay_until: d("2035-01-01") }),
+            &card(
+                "2015-07-07",
+                "2026-01-15",
+                None,
+                Residence::ForeignWithStay {
+                    stay_until: d("2035-01-01"),
+                },
+            ),
             &p,
         )
         .expect("valid");
@@ -209,7 +231,10 @@ mod tests {
     fn impossible_facts_are_refused() {
         let p = Policies::default();
         assert!(matches!(
-            card_validity(&card("2000-01-01", "2026-01-01", Some("2026-01-02"), Residence::Japanese), &p),
+            card_validity(
+                &card("2000-01-01", "2026-01-01", Some("2026-01-02"), Residence::Japanese),
+                &p
+            ),
             Err(RuleError::ApplicationAfterIssuance { .. })
         ));
         assert!(matches!(
@@ -222,7 +247,14 @@ mod tests {
         ));
         assert!(matches!(
             card_validity(
-                &card("2000-01-01", "2026-01-01", None, Residence::ForeignWithStay { stay_until: d("2025-12-31") }),
+                &card(
+                    "2000-01-01",
+                    "2026-01-01",
+                    None,
+                    Residence::ForeignWithStay {
+                        stay_until: d("2025-12-31")
+                    }
+                ),
                 &p
             ),
             Err(RuleError::StayEndedBeforeIssuance { .. })

@@ -85,8 +85,18 @@ fn birthday_expiry(born: NaiveDate, issued: NaiveDate, bonus: bool, policies: &P
 /// Example: birthday 06-15, certificates expiring 2026-06-15, card expiring
 /// 2031-06-15; renewed 2026-04-01 → 6th birthday = 2031-06-15 (= the card's
 /// cap); renewed after expiry on 2026-07-01 → 5th birthday → 2031-06-15.
-pub fn certificate_validity(facts: &CertificateIssuance, policies: &Policies) -> Result<CertificateValidity, RuleError> {
-    let CertificateIssuance { born, issued, card_expiry, existing_auth_expiry, previous_expiry, adult_ward } = *facts;
+pub fn certificate_validity(
+    facts: &CertificateIssuance,
+    policies: &Policies,
+) -> Result<CertificateValidity, RuleError> {
+    let CertificateIssuance {
+        born,
+        issued,
+        card_expiry,
+        existing_auth_expiry,
+        previous_expiry,
+        adult_ward,
+    } = *facts;
     let age_at_issuance = age_on(born, issued)?;
     if issued > card_expiry {
         return Err(RuleError::CardExpired { card_expiry, issued });
@@ -94,7 +104,12 @@ pub fn certificate_validity(facts: &CertificateIssuance, policies: &Policies) ->
     let bonus = renewal_bonus_applies(previous_expiry, issued, policies);
     let own = birthday_expiry(born, issued, bonus, policies).min(card_expiry);
     let auth_expiry = match existing_auth_expiry {
-        Some(auth) if auth < issued => return Err(RuleError::AuthCertificateExpired { auth_expiry: auth, issued }),
+        Some(auth) if auth < issued => {
+            return Err(RuleError::AuthCertificateExpired {
+                auth_expiry: auth,
+                issued,
+            })
+        }
         Some(auth) => auth,
         None => own,
     };
@@ -106,7 +121,13 @@ pub fn certificate_validity(facts: &CertificateIssuance, policies: &Policies) ->
         None
     };
     let sign_expiry = sign_refusal.is_none().then(|| own.min(auth_expiry));
-    Ok(CertificateValidity { sign_expiry, sign_refusal, auth_expiry, renewal_bonus: bonus, age_at_issuance })
+    Ok(CertificateValidity {
+        sign_expiry,
+        sign_refusal,
+        auth_expiry,
+        renewal_bonus: bonus,
+        age_at_issuance,
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +194,10 @@ mod tests {
         assert_eq!(certificate_validity(&f, &p).expect("valid").sign_refusal, None);
         let mut ward = facts("1950-01-01", "2026-01-01", "2035-01-01");
         ward.adult_ward = true;
-        assert_eq!(certificate_validity(&ward, &p).expect("valid").sign_refusal, Some(SignCertRefusal::AdultWard));
+        assert_eq!(
+            certificate_validity(&ward, &p).expect("valid").sign_refusal,
+            Some(SignCertRefusal::AdultWard)
+        );
         p.sign_cert_for_adult_wards = true;
         assert!(certificate_validity(&ward, &p).expect("valid").sign_expiry.is_some());
     }
@@ -187,6 +211,9 @@ mod tests {
         ));
         let mut f = facts("1980-01-01", "2026-01-02", "2030-01-01");
         f.existing_auth_expiry = Some(d("2026-01-01"));
-        assert!(matches!(certificate_validity(&f, &p), Err(RuleError::AuthCertificateExpired { .. })));
+        assert!(matches!(
+            certificate_validity(&f, &p),
+            Err(RuleError::AuthCertificateExpired { .. })
+        ));
     }
 }

@@ -107,24 +107,30 @@ pub fn next_day(date: NaiveDate) -> NaiveDate {
 
 /// `date` plus `days` days (saturating).
 pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
-    date.checked_add_days(chrono::Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX)
+    date.checked_add_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// Parses a civil date written `YYYY-MM-DD`, with a message that says what
 /// is wrong ("2026-02-30: February 2026 has 28 days").
 pub fn parse_date(text: &str) -> Result<NaiveDate, RuleError> {
-    let bad = |why: &str| RuleError::BadDate { input: text.to_owned(), why: why.to_owned() };
+    let bad = |why: &str| RuleError::BadDate {
+        input: text.to_owned(),
+        why: why.to_owned(),
+    };
     let bytes = text.as_bytes();
     let shape_ok = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
     if !shape_ok {
         return Err(bad("expected a date written YYYY-MM-DD"));
     }
-    let number = |range: std::ops::Range<usize>| -> u32 {
-        text[range].bytes().fold(0, |acc, b| acc * 10 + u32::from(b - b'0'))
-    };
+    let number =
+        |range: std::ops::Range<usize>| -> u32 { text[range].bytes().fold(0, |acc, b| acc * 10 + u32::from(b - b'0')) };
     let (year, month, day) = (number(0..4) as i32, number(5..7), number(8..10));
     if year < 1800 {
         return Err(bad("years before 1800 are not supported"));
@@ -157,24 +163,51 @@ mod tests {
     fn nth_birthday_counts_strictly_after_the_date() {
         // rules.md §1: birthday 10-10, issued 2020-05-15.
         let birth = d("1990-10-10");
-        assert_eq!(nth_birthday_after(birth, d("2020-05-15"), 5, Feb29Policy::Feb28), d("2024-10-10"));
-        assert_eq!(nth_birthday_after(birth, d("2020-05-15"), 10, Feb29Policy::Feb28), d("2029-10-10"));
+        assert_eq!(
+            nth_birthday_after(birth, d("2020-05-15"), 5, Feb29Policy::Feb28),
+            d("2024-10-10")
+        );
+        assert_eq!(
+            nth_birthday_after(birth, d("2020-05-15"), 10, Feb29Policy::Feb28),
+            d("2029-10-10")
+        );
         // A birthday on the date itself does not count.
-        assert_eq!(nth_birthday_after(birth, d("2020-10-10"), 1, Feb29Policy::Feb28), d("2021-10-10"));
-        assert_eq!(nth_birthday_after(birth, d("2020-10-09"), 1, Feb29Policy::Feb28), d("2020-10-10"));
+        assert_eq!(
+            nth_birthday_after(birth, d("2020-10-10"), 1, Feb29Policy::Feb28),
+            d("2021-10-10")
+        );
+        assert_eq!(
+            nth_birthday_after(birth, d("2020-10-09"), 1, Feb29Policy::Feb28),
+            d("2020-10-10")
+        );
     }
 
     #[test]
     fn feb29_policy_moves_the_birthday_in_common_years_only() {
         // rules.md §1: born 2004-02-29, issued 2025-04-01 → 10th birthday after = 2035-02-28.
         let birth = d("2004-02-29");
-        assert_eq!(nth_birthday_after(birth, d("2025-04-01"), 10, Feb29Policy::Feb28), d("2035-02-28"));
-        assert_eq!(nth_birthday_after(birth, d("2025-04-01"), 10, Feb29Policy::Mar1), d("2035-03-01"));
+        assert_eq!(
+            nth_birthday_after(birth, d("2025-04-01"), 10, Feb29Policy::Feb28),
+            d("2035-02-28")
+        );
+        assert_eq!(
+            nth_birthday_after(birth, d("2025-04-01"), 10, Feb29Policy::Mar1),
+            d("2035-03-01")
+        );
         // 2036 is a leap year: the real birthday.
-        assert_eq!(nth_birthday_after(birth, d("2026-04-01"), 10, Feb29Policy::Feb28), d("2036-02-29"));
+        assert_eq!(
+            nth_birthday_after(birth, d("2026-04-01"), 10, Feb29Policy::Feb28),
+            d("2036-02-29")
+        );
         // Issued on 28 Feb of a common year: under feb28 that day is the birthday and does not count.
-        assert_eq!(nth_birthday_after(birth, d("2025-02-28"), 1, Feb29Policy::Feb28), d("2026-02-28"));
-        assert_eq!(nth_birthday_after(birth, d("2025-02-28"), 1, Feb29Policy::Mar1), d("2025-03-01"));
+        assert_eq!(
+            nth_birthday_after(birth, d("2025-02-28"), 1, Feb29Policy::Feb28),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            nth_birthday_after(birth, d("2025-02-28"), 1, Feb29Policy::Mar1),
+            d("2025-03-01")
+        );
     }
 
     #[test]
@@ -204,7 +237,10 @@ mod tests {
         assert_eq!(d("2024-02-29"), ymd(2024, 2, 29));
         let msg = parse_date("2026-02-30").expect_err("no such day").to_string();
         assert!(msg.contains("2026-02 has 28 days"), "{msg}");
-        assert!(parse_date("2026-13-01").expect_err("month").to_string().contains("month"));
+        assert!(parse_date("2026-13-01")
+            .expect_err("month")
+            .to_string()
+            .contains("month"));
         assert!(parse_date("2026-1-01").is_err());
         assert!(parse_date("26-01-01").is_err());
         assert!(parse_date("２０２６-01-01").is_err());

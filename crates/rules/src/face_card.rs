@@ -84,7 +84,10 @@ mod tests {
     #[test]
     fn allowed_and_refused_uses() {
         let on = ymd(2026, 1, 1);
-        let allowed: Vec<CardUse> = CardUse::ALL.into_iter().filter(|u| face_card_use(*u, on).is_ok()).collect();
+        let allowed: Vec<CardUse> = CardUse::ALL
+            .into_iter()
+            .filter(|u| face_card_use(*u, on).is_ok())
+            .collect();
         assert_eq!(allowed, [CardUse::MedicalEligibility, CardUse::IdentityCheckByCardFace]);
         assert_eq!(face_card_use(CardUse::MynaPortal, on), Err(FaceCardRefusal::NeedsPin));
         assert_eq!(

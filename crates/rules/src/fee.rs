@@ -40,7 +40,10 @@ impl FeeCause {
     /// Causes for which the "not the holder's fault" exemption exists:
     /// loss (theft included), fire, damage and malfunction.
     pub fn may_be_no_fault(self) -> bool {
-        matches!(self, FeeCause::Loss | FeeCause::Theft | FeeCause::Fire | FeeCause::Damage | FeeCause::Malfunction)
+        matches!(
+            self,
+            FeeCause::Loss | FeeCause::Theft | FeeCause::Fire | FeeCause::Damage | FeeCause::Malfunction
+        )
     }
 }
 
@@ -107,10 +110,14 @@ pub fn fee(case: &FeeCase, policies: &Policies) -> Result<Fee, RuleError> {
         }
         FeeCause::FullEntries => free(FeeReason::FullEntriesFree),
         _ if case.not_holders_fault => free(FeeReason::NotHoldersFaultFree),
-        _ if case.with_certificates => {
-            Ok(Fee { yen: CARD_WITH_CERTIFICATES_YEN, reason: FeeReason::ReissueWithCertificates })
-        }
-        _ => Ok(Fee { yen: CARD_ONLY_YEN, reason: FeeReason::ReissueCardOnly }),
+        _ if case.with_certificates => Ok(Fee {
+            yen: CARD_WITH_CERTIFICATES_YEN,
+            reason: FeeReason::ReissueWithCertificates,
+        }),
+        _ => Ok(Fee {
+            yen: CARD_ONLY_YEN,
+            reason: FeeReason::ReissueCardOnly,
+        }),
     }
 }
 
@@ -120,7 +127,12 @@ mod tests {
     use crate::date::parse_date;
 
     fn case(cause: FeeCause, with_certificates: bool, not_holders_fault: bool) -> FeeCase {
-        FeeCase { cause, with_certificates, not_holders_fault, renewal_timing: None }
+        FeeCase {
+            cause,
+            with_certificates,
+            not_holders_fault,
+            renewal_timing: None,
+        }
     }
 
     #[test]
@@ -129,7 +141,10 @@ mod tests {
         let d = |s| parse_date(s).expect("date");
         let mut c = case(FeeCause::Renewal, true, false);
         c.renewal_timing = Some((d("2026-06-15"), d("2026-03-15")));
-        assert_eq!(fee(&c, &p), Err(RuleError::RenewalWindowNotOpen { opens: d("2026-03-16") }));
+        assert_eq!(
+            fee(&c, &p),
+            Err(RuleError::RenewalWindowNotOpen { opens: d("2026-03-16") })
+        );
         c.renewal_timing = Some((d("2026-06-15"), d("2026-03-16")));
         assert_eq!(fee(&c, &p).map(|f| f.yen), Ok(0));
         c.renewal_timing = Some((d("2026-06-15"), d("2027-01-01")));

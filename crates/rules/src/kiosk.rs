@@ -136,7 +136,10 @@ pub fn kiosk_refusals(request: &KioskRequest<'_>, policies: &Policies) -> Vec<Ki
             refusals.push(why);
         }
     };
-    refuse(!kiosk_service_open(request.at, request.maintenance), KioskRefusal::OutsideServiceHours);
+    refuse(
+        !kiosk_service_open(request.at, request.maintenance),
+        KioskRefusal::OutsideServiceHours,
+    );
     refuse(request.face_recognition_card, KioskRefusal::FaceRecognitionCard);
     refuse(!request.valid_auth_certificate, KioskRefusal::NoValidAuthCertificate);
     refuse(request.auth_pin_locked, KioskRefusal::AuthPinLocked);
@@ -173,7 +176,10 @@ mod tests {
         assert!(!kiosk_service_open(at("2026-12-29 12:00:00"), &none));
         assert!(!kiosk_service_open(at("2027-01-03 12:00:00"), &none));
         assert!(kiosk_service_open(at("2027-01-04 06:30:00"), &none));
-        let m = [MaintenanceWindow { from: at("2026-06-01 10:00:00"), until: at("2026-06-01 12:00:00") }];
+        let m = [MaintenanceWindow {
+            from: at("2026-06-01 10:00:00"),
+            until: at("2026-06-01 12:00:00"),
+        }];
         assert!(!kiosk_service_open(at("2026-06-01 10:00:00"), &m));
         assert!(kiosk_service_open(at("2026-06-01 12:00:00"), &m));
     }
@@ -200,11 +206,20 @@ mod tests {
     fn refusals() {
         let p = Policies::default();
         assert!(kiosk_refusals(&ok_request(), &p).is_empty());
-        let face = KioskRequest { face_recognition_card: true, ..ok_request() };
+        let face = KioskRequest {
+            face_recognition_card: true,
+            ..ok_request()
+        };
         assert_eq!(kiosk_refusals(&face, &p), [KioskRefusal::FaceRecognitionCard]);
-        let young = KioskRequest { born: chrono::NaiveDate::from_ymd_opt(2011, 6, 2).expect("date"), ..ok_request() };
+        let young = KioskRequest {
+            born: chrono::NaiveDate::from_ymd_opt(2011, 6, 2).expect("date"),
+            ..ok_request()
+        };
         assert_eq!(kiosk_refusals(&young, &p), [KioskRefusal::UnderMinimumAge]);
-        let fifteen = KioskRequest { born: chrono::NaiveDate::from_ymd_opt(2011, 6, 1).expect("date"), ..ok_request() };
+        let fifteen = KioskRequest {
+            born: chrono::NaiveDate::from_ymd_opt(2011, 6, 1).expect("date"),
+            ..ok_request()
+        };
         assert!(kiosk_refusals(&fifteen, &p).is_empty());
         let koseki = KioskRequest {
             document: KioskDocument::FamilyRegisterFull,

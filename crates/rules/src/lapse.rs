@@ -165,7 +165,11 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
     ordered.sort_by_key(|e| (e.date(), e.same_day_rank()));
 
     let mut expiry = card.expiry;
-    let expiry_reason = if card.bounded_by_stay { LapseReason::StayEnded } else { LapseReason::Expired };
+    let expiry_reason = if card.bounded_by_stay {
+        LapseReason::StayEnded
+    } else {
+        LapseReason::Expired
+    };
     let mut planned_move_out: Option<NaiveDate> = None;
     let mut move_in_due: Option<Deadline> = None;
     let mut update_due: Option<Deadline> = None;
@@ -249,15 +253,17 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
                 fixed.push((on, reason));
                 break;
             }
-            CardEvent::DepartedAbroad { departed, continued_use } => {
+            CardEvent::DepartedAbroad {
+                departed,
+                continued_use,
+            } => {
                 if planned_move_out.is_some() {
                     return inconsistent(format!(
                         "a departure abroad on {departed} while a domestic move-out awaits its move-in"
                     ));
                 }
-                let keeps_card = continued_use
-                    && !card.foreign_national
-                    && LawChange::ContinuedUseAbroad.in_force_on(departed);
+                let keeps_card =
+                    continued_use && !card.foreign_national && LawChange::ContinuedUseAbroad.in_force_on(departed);
                 if !keeps_card {
                     fixed.push((departed, LapseReason::DepartedAbroad));
                     break;
@@ -266,7 +272,8 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
             CardEvent::ValidityChanged { on, new_expiry } => {
                 if !card.bounded_by_stay {
                     return inconsistent(
-                        "a validity change (有効期間変更) applies only to a card bounded by a period of stay".to_owned(),
+                        "a validity change (有効期間変更) applies only to a card bounded by a period of stay"
+                            .to_owned(),
                     );
                 }
                 if new_expiry < expiry {
@@ -290,14 +297,21 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
         .chain(std::iter::once((next_day(expiry), expiry_reason)))
         .chain(open.iter().map(|d| (next_day(d.last_day), d.reason)));
     // The expiry candidate is always present, so the minimum exists.
-    let (lapse_date, reason) = candidates.min_by_key(|(date, _)| *date).unwrap_or((next_day(expiry), expiry_reason));
+    let (lapse_date, reason) = candidates
+        .min_by_key(|(date, _)| *date)
+        .unwrap_or((next_day(expiry), expiry_reason));
     let lapsed = lapse_date <= today;
     let deadlines = if lapsed || !fixed.is_empty() {
         Vec::new()
     } else {
         open.into_iter().filter(|d| d.last_day >= today).collect()
     };
-    Ok(LapseAssessment { lapse_date, reason, lapsed, deadlines })
+    Ok(LapseAssessment {
+        lapse_date,
+        reason,
+        lapsed,
+        deadlines,
+    })
 }
 
 #[cfg(test)]
@@ -310,13 +324,20 @@ mod tests {
     }
 
     fn card(expiry: &str) -> CardFacts {
-        CardFacts { expiry: d(expiry), foreign_national: false, bounded_by_stay: false }
+        CardFacts {
+            expiry: d(expiry),
+            foreign_national: false,
+            bounded_by_stay: false,
+        }
     }
 
     #[test]
     fn no_events_lapses_the_day_after_expiry() {
         let a = assess_lapse(&card("2030-01-31"), &[], d("2026-01-01")).expect("ok");
-        assert_eq!((a.lapse_date, a.reason, a.lapsed), (d("2030-02-01"), LapseReason::Expired, false));
+        assert_eq!(
+            (a.lapse_date, a.reason, a.lapsed),
+            (d("2030-02-01"), LapseReason::Expired, false)
+        );
         let a = assess_lapse(&card("2030-01-31"), &[], d("2030-02-01")).expect("ok");
         assert!(a.lapsed);
         let a = assess_lapse(&card("2030-01-31"), &[], d("2030-01-31")).expect("ok");
@@ -326,7 +347,10 @@ mod tests {
     #[test]
     fn the_earliest_rule_wins() {
         // Card expires before the 90-day update clock runs out.
-        let events = [CardEvent::MoveIn { moved_in: d("2026-04-05"), notified: d("2026-04-10") }];
+        let events = [CardEvent::MoveIn {
+            moved_in: d("2026-04-05"),
+            notified: d("2026-04-10"),
+        }];
         let a = assess_lapse(&card("2026-05-31"), &events, d("2026-04-20")).expect("ok");
         assert_eq!((a.lapse_date, a.reason), (d("2026-06-01"), LapseReason::Expired));
         assert_eq!(a.deadlines.len(), 1);
@@ -335,26 +359,47 @@ mod tests {
     #[test]
     fn moving_again_within_90_days_lapses_on_the_second_move() {
         let events = [
-            CardEvent::MoveIn { moved_in: d("2026-04-05"), notified: d("2026-04-10") },
-            CardEvent::MoveOut { notified: d("2026-06-01"), planned: d("2026-06-10") },
+            CardEvent::MoveIn {
+                moved_in: d("2026-04-05"),
+                notified: d("2026-04-10"),
+            },
+            CardEvent::MoveOut {
+                notified: d("2026-06-01"),
+                planned: d("2026-06-10"),
+            },
         ];
         let a = assess_lapse(&card("2035-01-01"), &events, d("2026-06-02")).expect("ok");
-        assert_eq!((a.lapse_date, a.reason, a.lapsed), (d("2026-06-01"), LapseReason::MovedAgainBeforeUpdate, true));
+        assert_eq!(
+            (a.lapse_date, a.reason, a.lapsed),
+            (d("2026-06-01"), LapseReason::MovedAgainBeforeUpdate, true)
+        );
         // Updated first: the second move starts a fresh 30-day clock instead.
         let events = [
-            CardEvent::MoveIn { moved_in: d("2026-04-05"), notified: d("2026-04-10") },
+            CardEvent::MoveIn {
+                moved_in: d("2026-04-05"),
+                notified: d("2026-04-10"),
+            },
             CardEvent::CardUpdated { on: d("2026-04-10") },
-            CardEvent::MoveOut { notified: d("2026-06-01"), planned: d("2026-06-10") },
+            CardEvent::MoveOut {
+                notified: d("2026-06-01"),
+                planned: d("2026-06-10"),
+            },
         ];
         let a = assess_lapse(&card("2035-01-01"), &events, d("2026-06-02")).expect("ok");
-        assert_eq!((a.lapse_date, a.reason), (d("2026-07-11"), LapseReason::NoMoveInAfterMoveOut));
+        assert_eq!(
+            (a.lapse_date, a.reason),
+            (d("2026-07-11"), LapseReason::NoMoveInAfterMoveOut)
+        );
     }
 
     #[test]
     fn same_day_update_counts_whatever_the_order_given() {
         let events = [
             CardEvent::CardUpdated { on: d("2026-04-10") },
-            CardEvent::MoveIn { moved_in: d("2026-04-05"), notified: d("2026-04-10") },
+            CardEvent::MoveIn {
+                moved_in: d("2026-04-05"),
+                notified: d("2026-04-10"),
+            },
         ];
         let a = assess_lapse(&card("2035-01-01"), &events, d("2026-12-01")).expect("ok");
         assert_eq!(a.reason, LapseReason::Expired);
@@ -364,30 +409,67 @@ mod tests {
     #[test]
     fn death_return_and_departure() {
         let c = card("2035-01-01");
-        let died = [CardEvent::RecordRemoved { on: d("2027-03-03"), cause: RemovalCause::Death }];
-        assert_eq!(assess_lapse(&c, &died, d("2027-03-03")).expect("ok").reason, LapseReason::Death);
+        let died = [CardEvent::RecordRemoved {
+            on: d("2027-03-03"),
+            cause: RemovalCause::Death,
+        }];
+        assert_eq!(
+            assess_lapse(&c, &died, d("2027-03-03")).expect("ok").reason,
+            LapseReason::Death
+        );
         let back = [CardEvent::Returned { on: d("2027-03-03") }];
-        assert_eq!(assess_lapse(&c, &back, d("2027-03-03")).expect("ok").lapse_date, d("2027-03-03"));
+        assert_eq!(
+            assess_lapse(&c, &back, d("2027-03-03")).expect("ok").lapse_date,
+            d("2027-03-03")
+        );
         // Continued use abroad exists from 2024-05-27, and never for foreign nationals.
-        let kept = [CardEvent::DepartedAbroad { departed: d("2024-05-27"), continued_use: true }];
-        assert_eq!(assess_lapse(&c, &kept, d("2026-01-01")).expect("ok").reason, LapseReason::Expired);
-        let early = [CardEvent::DepartedAbroad { departed: d("2024-05-26"), continued_use: true }];
+        let kept = [CardEvent::DepartedAbroad {
+            departed: d("2024-05-27"),
+            continued_use: true,
+        }];
+        assert_eq!(
+            assess_lapse(&c, &kept, d("2026-01-01")).expect("ok").reason,
+            LapseReason::Expired
+        );
+        let early = [CardEvent::DepartedAbroad {
+            departed: d("2024-05-26"),
+            continued_use: true,
+        }];
         let a = assess_lapse(&c, &early, d("2026-01-01")).expect("ok");
         assert_eq!((a.lapse_date, a.reason), (d("2024-05-26"), LapseReason::DepartedAbroad));
-        let foreign = CardFacts { foreign_national: true, ..c };
-        assert_eq!(assess_lapse(&foreign, &kept, d("2026-01-01")).expect("ok").reason, LapseReason::DepartedAbroad);
+        let foreign = CardFacts {
+            foreign_national: true,
+            ..c
+        };
+        assert_eq!(
+            assess_lapse(&foreign, &kept, d("2026-01-01")).expect("ok").reason,
+            LapseReason::DepartedAbroad
+        );
     }
 
     #[test]
     fn foreign_resident_card_lapses_at_end_of_stay_unless_extended() {
-        let c = CardFacts { expiry: d("2027-03-31"), foreign_national: true, bounded_by_stay: true };
+        let c = CardFacts {
+            expiry: d("2027-03-31"),
+            foreign_national: true,
+            bounded_by_stay: true,
+        };
         let a = assess_lapse(&c, &[], d("2027-04-01")).expect("ok");
-        assert_eq!((a.lapse_date, a.reason, a.lapsed), (d("2027-04-01"), LapseReason::StayEnded, true));
-        let extended = [CardEvent::ValidityChanged { on: d("2027-03-20"), new_expiry: d("2030-03-31") }];
+        assert_eq!(
+            (a.lapse_date, a.reason, a.lapsed),
+            (d("2027-04-01"), LapseReason::StayEnded, true)
+        );
+        let extended = [CardEvent::ValidityChanged {
+            on: d("2027-03-20"),
+            new_expiry: d("2030-03-31"),
+        }];
         let a = assess_lapse(&c, &extended, d("2027-04-01")).expect("ok");
         assert_eq!((a.lapse_date, a.lapsed), (d("2030-04-01"), false));
         // Too late: the card had already lapsed.
-        let late = [CardEvent::ValidityChanged { on: d("2027-04-01"), new_expiry: d("2030-03-31") }];
+        let late = [CardEvent::ValidityChanged {
+            on: d("2027-04-01"),
+            new_expiry: d("2030-03-31"),
+        }];
         let a = assess_lapse(&c, &late, d("2027-04-02")).expect("ok");
         assert_eq!(a.lapse_date, d("2027-04-01"));
     }
@@ -396,17 +478,35 @@ mod tests {
     fn impossible_histories_are_refused() {
         let c = card("2035-01-01");
         let cases: [&[CardEvent]; 5] = [
-            &[CardEvent::MoveIn { moved_in: d("2026-04-10"), notified: d("2026-04-05") }],
+            &[CardEvent::MoveIn {
+                moved_in: d("2026-04-10"),
+                notified: d("2026-04-05"),
+            }],
             &[
-                CardEvent::MoveOut { notified: d("2026-03-20"), planned: d("2026-04-01") },
-                CardEvent::MoveIn { moved_in: d("2026-03-25"), notified: d("2026-03-26") },
+                CardEvent::MoveOut {
+                    notified: d("2026-03-20"),
+                    planned: d("2026-04-01"),
+                },
+                CardEvent::MoveIn {
+                    moved_in: d("2026-03-25"),
+                    notified: d("2026-03-26"),
+                },
             ],
             &[
-                CardEvent::MoveOut { notified: d("2026-03-20"), planned: d("2026-04-01") },
-                CardEvent::MoveOut { notified: d("2026-03-21"), planned: d("2026-04-02") },
+                CardEvent::MoveOut {
+                    notified: d("2026-03-20"),
+                    planned: d("2026-04-01"),
+                },
+                CardEvent::MoveOut {
+                    notified: d("2026-03-21"),
+                    planned: d("2026-04-02"),
+                },
             ],
             &[
-                CardEvent::MoveOut { notified: d("2026-03-20"), planned: d("2026-04-01") },
+                CardEvent::MoveOut {
+                    notified: d("2026-03-20"),
+                    planned: d("2026-04-01"),
+                },
                 CardEvent::CardUpdated { on: d("2026-03-25") },
             ],
             &[CardEvent::Returned { on: d("2027-01-01") }],

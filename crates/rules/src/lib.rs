@@ -63,7 +63,9 @@ pub enum RuleError {
     #[error("the card expires on {card_expiry}: no certificate can be issued on {issued}")]
     CardExpired { card_expiry: NaiveDate, issued: NaiveDate },
     /// A signature certificate issued when the auth certificate has expired.
-    #[error("the auth certificate expires on {auth_expiry}: a signature certificate issued on {issued} would outlive it")]
+    #[error(
+        "the auth certificate expires on {auth_expiry}: a signature certificate issued on {issued} would outlive it"
+    )]
     AuthCertificateExpired { auth_expiry: NaiveDate, issued: NaiveDate },
     /// Events given in an impossible order or combination.
     #[error("{0}")]

@@ -93,7 +93,11 @@ impl fmt::Debug for MyNumber {
 /// The municipality-code check digit over 5 digits: the last digit of
 /// 11 − (Σ of the digits weighted 6,5,4,3,2 mod 11).
 pub fn municipality_check_digit(base: &[u8; 5]) -> u8 {
-    let sum: u32 = base.iter().zip([6u32, 5, 4, 3, 2]).map(|(d, w)| u32::from(*d) * w).sum();
+    let sum: u32 = base
+        .iter()
+        .zip([6u32, 5, 4, 3, 2])
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum();
     ((11 - sum % 11) % 10) as u8
 }
 
@@ -114,7 +118,7 @@ impl MunicipalityCode {
                 "the check digit of municipality code {text} should be {expected}"
             )));
         }
-        if base[..2] == [0, 0] || u8::from(base[0]) * 10 + base[1] > 47 {
+        if base[..2] == [0, 0] || base[0] * 10 + base[1] > 47 {
             return Err(RuleError::BadNumber(format!(
                 "municipality code {text}: the first two digits must be a prefecture code 01–47"
             )));
@@ -172,20 +176,33 @@ mod tests {
     #[test]
     fn worked_examples() {
         // rules.md §15: base 12345678901 → Σ = 212 → check 8.
-        assert_eq!(MyNumber::complete("12345678901").map(|n| n.expose()), Ok("123456789018".to_owned()));
+        assert_eq!(
+            MyNumber::complete("12345678901").map(|n| n.expose()),
+            Ok("123456789018".to_owned())
+        );
         assert!(MyNumber::parse("123456789018").is_ok());
         assert!(MyNumber::parse("123456789017").is_err());
         // rules.md §16.
         assert!(MunicipalityCode::parse("011002").is_ok());
         assert!(MunicipalityCode::parse("131016").is_ok());
         assert!(MunicipalityCode::parse("131017").is_err());
-        assert_eq!(MunicipalityCode::complete("13101").map(|c| c.to_string()), Ok("131016".to_owned()));
+        assert_eq!(
+            MunicipalityCode::complete("13101").map(|c| c.to_string()),
+            Ok("131016".to_owned())
+        );
         assert_eq!(MunicipalityCode::parse("131016").map(|c| c.prefecture()), Ok(13));
     }
 
     #[test]
     fn malformed_numbers_are_refused() {
-        for bad in ["", "12345678901", "1234567890188", "12345678901a", "１２３４５６７８９０１８", " 123456789018"] {
+        for bad in [
+            "",
+            "12345678901",
+            "1234567890188",
+            "12345678901a",
+            "１２３４５６７８９０１８",
+            " 123456789018",
+        ] {
             assert!(MyNumber::parse(bad).is_err(), "{bad:?}");
         }
         assert!(MunicipalityCode::parse("00000").is_err());
@@ -193,6 +210,9 @@ mod tests {
         assert_eq!(municipality_check_digit(&[4, 8, 0, 0, 0]), 2);
         assert!(MunicipalityCode::parse("480002").is_err());
         assert!(MunicipalityCode::complete("48000").is_err());
-        assert_eq!(format!("{:?}", MyNumber::parse("123456789018")), "Ok(MyNumber(<redacted>))");
+        assert_eq!(
+            format!("{:?}", MyNumber::parse("123456789018")),
+            "Ok(MyNumber(<redacted>))"
+        );
     }
 }

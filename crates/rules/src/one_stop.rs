@@ -59,12 +59,27 @@ pub fn one_stop_refusals(filing: &OneStopFiling) -> Vec<OneStopRefusal> {
             refusals.push(why);
         }
     };
-    refuse(!LawChange::MovingOneStop.in_force_on(filing.filed_on), OneStopRefusal::NotYetAvailable);
-    refuse(add_days(filing.filed_on, FILE_FROM_DAYS_BEFORE) < filing.move_date, OneStopRefusal::TooEarly);
-    refuse(filing.filed_on > add_days(filing.move_date, FILE_UNTIL_DAYS_AFTER), OneStopRefusal::TooLate);
+    refuse(
+        !LawChange::MovingOneStop.in_force_on(filing.filed_on),
+        OneStopRefusal::NotYetAvailable,
+    );
+    refuse(
+        add_days(filing.filed_on, FILE_FROM_DAYS_BEFORE) < filing.move_date,
+        OneStopRefusal::TooEarly,
+    );
+    refuse(
+        filing.filed_on > add_days(filing.move_date, FILE_UNTIL_DAYS_AFTER),
+        OneStopRefusal::TooLate,
+    );
     refuse(filing.abroad, OneStopRefusal::Abroad);
-    refuse(filing.age_at_card_issuance < MIN_AGE_AT_CARD_ISSUANCE, OneStopRefusal::CardIssuedUnder15);
-    refuse(!filing.valid_signature_certificate, OneStopRefusal::NoValidSignatureCertificate);
+    refuse(
+        filing.age_at_card_issuance < MIN_AGE_AT_CARD_ISSUANCE,
+        OneStopRefusal::CardIssuedUnder15,
+    );
+    refuse(
+        !filing.valid_signature_certificate,
+        OneStopRefusal::NoValidSignatureCertificate,
+    );
     refuse(filing.face_recognition_card, OneStopRefusal::FaceRecognitionCard);
     refusals
 }
@@ -95,10 +110,16 @@ mod tests {
     #[test]
     fn filing_window_is_minus_30_to_plus_10_days() {
         let move_date = ymd(2026, 4, 1);
-        assert_eq!(one_stop_refusals(&filing(ymd(2026, 3, 1), move_date)), [OneStopRefusal::TooEarly]);
+        assert_eq!(
+            one_stop_refusals(&filing(ymd(2026, 3, 1), move_date)),
+            [OneStopRefusal::TooEarly]
+        );
         assert!(one_stop_refusals(&filing(ymd(2026, 3, 2), move_date)).is_empty());
         assert!(one_stop_refusals(&filing(ymd(2026, 4, 11), move_date)).is_empty());
-        assert_eq!(one_stop_refusals(&filing(ymd(2026, 4, 12), move_date)), [OneStopRefusal::TooLate]);
+        assert_eq!(
+            one_stop_refusals(&filing(ymd(2026, 4, 12), move_date)),
+            [OneStopRefusal::TooLate]
+        );
         assert_eq!(
             one_stop_refusals(&filing(ymd(2023, 2, 5), ymd(2023, 2, 10))),
             [OneStopRefusal::NotYetAvailable]

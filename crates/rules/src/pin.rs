@@ -27,8 +27,12 @@ pub enum PinKind {
 
 impl PinKind {
     /// All four.
-    pub const ALL: [PinKind; 4] =
-        [PinKind::Signature, PinKind::UserAuthentication, PinKind::ResidentRegistry, PinKind::InputSupport];
+    pub const ALL: [PinKind; 4] = [
+        PinKind::Signature,
+        PinKind::UserAuthentication,
+        PinKind::ResidentRegistry,
+        PinKind::InputSupport,
+    ];
 
     /// Consecutive wrong entries before the PIN locks (5 for the signature
     /// PIN, 3 for the others). Only a correct entry or a reset at the window
@@ -230,7 +234,10 @@ mod tests {
         assert_eq!(SignPin::parse("123456").err(), Some(PinFormatError::NoLetter));
         assert_eq!(SignPin::parse("ABC-123").err(), Some(PinFormatError::BadCharacter));
         assert_eq!(SignPin::parse("ＡＢＣ１２３").err(), Some(PinFormatError::BadCharacter));
-        assert_eq!(format!("{:?}", SignPin::parse("ABC123").ok()), "Some(SignPin(<redacted>))");
+        assert_eq!(
+            format!("{:?}", SignPin::parse("ABC123").ok()),
+            "Some(SignPin(<redacted>))"
+        );
     }
 
     #[test]
@@ -275,10 +282,16 @@ mod tests {
         assert_eq!(kiosk_reset_refusals(&r), [KioskResetRefusal::BookingExpired]);
         r.target = PinKind::UserAuthentication;
         r.at = at("2026-06-02 07:00");
-        assert_eq!(kiosk_reset_refusals(&r), [KioskResetRefusal::AuthResetNotOfferedByChain]);
+        assert_eq!(
+            kiosk_reset_refusals(&r),
+            [KioskResetRefusal::AuthResetNotOfferedByChain]
+        );
         r.chain_resets_auth_pin = true;
         r.other_pin_locked = true;
         r.booked_at = None;
-        assert_eq!(kiosk_reset_refusals(&r), [KioskResetRefusal::OtherPinLocked, KioskResetRefusal::NoBooking]);
+        assert_eq!(
+            kiosk_reset_refusals(&r),
+            [KioskResetRefusal::OtherPinLocked, KioskResetRefusal::NoBooking]
+        );
     }
 }

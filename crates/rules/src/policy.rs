@@ -179,7 +179,13 @@ mod tests {
         assert_eq!(p.notice_lead_months, 2);
         assert_eq!(p.kiosk_min_age, 18);
         let before = p;
-        for bad in ["feb29=feb30", "notice_lead=4", "colour=blue", "feb29", "kiosk_min_age=-1"] {
+        for bad in [
+            "feb29=feb30",
+            "notice_lead=4",
+            "colour=blue",
+            "feb29",
+            "kiosk_min_age=-1",
+        ] {
             let err = p.set(bad).expect_err(bad).to_string();
             assert!(!err.is_empty());
         }

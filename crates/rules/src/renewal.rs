@@ -37,7 +37,10 @@ fn day_after_months_before(expiry: NaiveDate, months: u32, policy: RenewalMonthE
 ///
 /// Expiry 2026-06-15 → opens 2026-03-16; expiry 2026-05-31 → 2026-03-01.
 pub fn renewal_window(expiry: NaiveDate, policies: &Policies) -> RenewalWindow {
-    RenewalWindow { opens: day_after_months_before(expiry, 3, policies.renewal_month_end), closes: expiry }
+    RenewalWindow {
+        opens: day_after_months_before(expiry, 3, policies.renewal_month_end),
+        closes: expiry,
+    }
 }
 
 /// The day J-LIS sends the renewal notice (有効期限通知書), policy
@@ -75,7 +78,10 @@ mod tests {
         p.renewal_month_end = RenewalMonthEnd::RollForwardThenNextDay;
         assert_eq!(renewal_window(d("2026-05-31"), &p).opens, d("2026-03-02"));
         assert_eq!(renewal_window(d("2026-06-15"), &p).opens, d("2026-03-16"));
-        p = Policies { notice_lead_months: 2, ..Policies::default() };
+        p = Policies {
+            notice_lead_months: 2,
+            ..Policies::default()
+        };
         assert_eq!(notice_date(d("2026-06-15"), &p), d("2026-04-16"));
         assert_eq!(notice_date(d("2026-04-30"), &p), d("2026-03-01"));
     }

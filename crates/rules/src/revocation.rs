@@ -193,7 +193,11 @@ mod tests {
             RecordChange::Sex,
             RecordChange::MoveOut,
         ] {
-            assert_eq!(signature_revocation_for(change), Some(CrlReason::AffiliationChanged), "{change:?}");
+            assert_eq!(
+                signature_revocation_for(change),
+                Some(CrlReason::AffiliationChanged),
+                "{change:?}"
+            );
         }
         for minor in [
             MinorCorrection::ResidenceIndication,

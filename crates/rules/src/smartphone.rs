@@ -49,7 +49,10 @@ pub enum SmartphoneRefusal {
 
 /// The platforms that may get certificates on `on`.
 pub fn platforms_on(on: NaiveDate) -> Vec<Platform> {
-    [Platform::Android, Platform::Iphone].into_iter().filter(|p| on >= p.available_from()).collect()
+    [Platform::Android, Platform::Iphone]
+        .into_iter()
+        .filter(|p| on >= p.available_from())
+        .collect()
 }
 
 /// Every reason to refuse issuing smartphone certificates.

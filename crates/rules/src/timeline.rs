@@ -69,7 +69,15 @@ mod tests {
         let days: Vec<String> = LawChange::ALL.iter().map(|c| c.effective().to_string()).collect();
         assert_eq!(
             days,
-            ["2016-01-01", "2022-04-01", "2023-02-06", "2023-05-11", "2023-12-15", "2024-05-27", "2025-06-24"]
+            [
+                "2016-01-01",
+                "2022-04-01",
+                "2023-02-06",
+                "2023-05-11",
+                "2023-12-15",
+                "2024-05-27",
+                "2025-06-24"
+            ]
         );
         assert!(!LawChange::SmartphoneIphone.in_force_on(ymd(2025, 6, 23)));
         assert!(LawChange::SmartphoneIphone.in_force_on(ymd(2025, 6, 24)));
