@@ -161,6 +161,67 @@ pub fn card_validity(facts: &CardIssuance, policies: &Policies) -> Result<CardVa
     })
 }
 
+/// Who applies for a step at the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applicant {
+    /// The holder (本人).
+    Holder,
+    /// The legal representative (法定代理人) of a minor or an adult ward.
+    LegalRepresentative,
+    /// A member of the same household (同一世帯員).
+    HouseholdMember,
+}
+
+/// What a foreign resident's validity change (有効期間変更) extends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidityChangeTarget {
+    /// The card itself.
+    Card,
+    /// The signature certificate on it.
+    SignatureCertificate,
+}
+
+/// A foreign resident's card validity change after the period of stay was
+/// extended (rules.md §8): free, before the card's expiry; a household
+/// member may apply for the card but not for the signature certificate.
+///
+/// The new expiry is the new end of stay, still capped by the birthday rule
+/// of the card's original issuance (`original`).
+pub fn validity_change(
+    original: &CardIssuance,
+    current_expiry: NaiveDate,
+    new_stay_until: NaiveDate,
+    requested_on: NaiveDate,
+    applicant: Applicant,
+    target: ValidityChangeTarget,
+    policies: &Policies,
+) -> Result<CardValidity, RuleError> {
+    if applicant == Applicant::HouseholdMember && target == ValidityChangeTarget::SignatureCertificate {
+        return Err(RuleError::ApplicantNotAllowed(
+            "a household member may apply for the card's validity change but not for the signature certificate"
+                .to_owned(),
+        ));
+    }
+    if requested_on > current_expiry {
+        return Err(RuleError::ValidityChangeAfterExpiry { expiry: current_expiry });
+    }
+    if new_stay_until <= current_expiry {
+        return Err(RuleError::ValidityChangeDoesNotExtend {
+            stay_until: new_stay_until,
+            expiry: current_expiry,
+        });
+    }
+    let extended = CardIssuance {
+        residence: Residence::ForeignWithStay {
+            stay_until: new_stay_until,
+        },
+        ..*original
+    };
+    card_validity(&extended, policies)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +286,65 @@ mod tests {
         assert_eq!(v.basis, ExpiryBasis::FifthBirthday);
         assert_eq!(v.expiry, d("2030-07-07"));
         assert_eq!(v.notice_date, None);
+    }
+
+    #[test]
+    fn validity_change_extends_to_the_new_stay_within_the_birthday_rule() {
+        let p = Policies::default();
+        let original = card(
+            "1990-07-07",
+            "2026-01-15",
+            None,
+            Residence::ForeignWithStay {
+                stay_until: d("2027-03-31"),
+            },
+        );
+        let change = |stay: &str, on: &str, who, what| {
+            validity_change(&original, d("2027-03-31"), d(stay), d(on), who, what, &p)
+        };
+        let v = change(
+            "2030-03-31",
+            "2027-03-31",
+            Applicant::HouseholdMember,
+            ValidityChangeTarget::Card,
+        )
+        .expect("in time");
+        assert_eq!((v.expiry, v.basis), (d("2030-03-31"), ExpiryBasis::EndOfStay));
+        let v = change(
+            "2040-03-31",
+            "2027-03-01",
+            Applicant::Holder,
+            ValidityChangeTarget::Card,
+        )
+        .expect("in time");
+        assert_eq!((v.expiry, v.basis), (d("2035-07-07"), ExpiryBasis::TenthBirthday));
+        assert!(matches!(
+            change(
+                "2030-03-31",
+                "2027-04-01",
+                Applicant::Holder,
+                ValidityChangeTarget::Card
+            ),
+            Err(RuleError::ValidityChangeAfterExpiry { .. })
+        ));
+        assert!(matches!(
+            change(
+                "2027-03-31",
+                "2027-03-01",
+                Applicant::Holder,
+                ValidityChangeTarget::Card
+            ),
+            Err(RuleError::ValidityChangeDoesNotExtend { .. })
+        ));
+        assert!(matches!(
+            change(
+                "2030-03-31",
+                "2027-03-01",
+                Applicant::HouseholdMember,
+                ValidityChangeTarget::SignatureCertificate
+            ),
+            Err(RuleError::ApplicantNotAllowed(_))
+        ));
     }
 
     #[test]

@@ -47,6 +47,33 @@ impl FeeCause {
     }
 }
 
+/// The evidence a reissue application needs at the window (rules.md §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReissueEvidence {
+    /// 遺失届の受理番号: the police lost-property report receipt number.
+    PoliceReceiptNumber,
+    /// 罹災証明書: a disaster certificate from the fire service.
+    DisasterCertificate,
+    /// The damaged or malfunctioning card itself.
+    DamagedCard,
+    /// The old card (to be returned or surrendered).
+    OldCard,
+}
+
+impl FeeCause {
+    /// The evidence the window asks for; `None` for first issuance.
+    pub fn required_evidence(self) -> Option<ReissueEvidence> {
+        match self {
+            FeeCause::FirstIssuance => None,
+            FeeCause::Loss | FeeCause::Theft => Some(ReissueEvidence::PoliceReceiptNumber),
+            FeeCause::Fire => Some(ReissueEvidence::DisasterCertificate),
+            FeeCause::Damage | FeeCause::Malfunction => Some(ReissueEvidence::DamagedCard),
+            FeeCause::FullEntries | FeeCause::Renewal | FeeCause::StayExpired => Some(ReissueEvidence::OldCard),
+        }
+    }
+}
+
 /// The facts that decide the fee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeCase {
@@ -149,6 +176,23 @@ mod tests {
         assert_eq!(fee(&c, &p).map(|f| f.yen), Ok(0));
         c.renewal_timing = Some((d("2026-06-15"), d("2027-01-01")));
         assert_eq!(fee(&c, &p).map(|f| f.yen), Ok(0));
+    }
+
+    #[test]
+    fn evidence_by_cause() {
+        assert_eq!(
+            FeeCause::Loss.required_evidence(),
+            Some(ReissueEvidence::PoliceReceiptNumber)
+        );
+        assert_eq!(
+            FeeCause::Fire.required_evidence(),
+            Some(ReissueEvidence::DisasterCertificate)
+        );
+        assert_eq!(
+            FeeCause::Malfunction.required_evidence(),
+            Some(ReissueEvidence::DamagedCard)
+        );
+        assert_eq!(FeeCause::FirstIssuance.required_evidence(), None);
     }
 
     #[test]

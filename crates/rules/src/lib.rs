@@ -76,6 +76,15 @@ pub enum RuleError {
     /// A renewal asked for before its window opens.
     #[error("the renewal window opens on {opens}; before then a new card is not a renewal")]
     RenewalWindowNotOpen { opens: NaiveDate },
+    /// A card validity change (有効期間変更) asked for after the card expired.
+    #[error("the card expired on {expiry}: a lapsed card cannot be extended; it is reissued for a fee")]
+    ValidityChangeAfterExpiry { expiry: NaiveDate },
+    /// A card validity change that would not extend the card.
+    #[error("the new period of stay ends on {stay_until}, not after the card's expiry {expiry}")]
+    ValidityChangeDoesNotExtend { stay_until: NaiveDate, expiry: NaiveDate },
+    /// A step that this applicant may not take for the holder.
+    #[error("{0}")]
+    ApplicantNotAllowed(String),
     /// A malformed My Number or municipality code.
     #[error("{0}")]
     BadNumber(String),
@@ -97,6 +106,9 @@ impl RuleError {
             RuleError::InconsistentEvents(_) => "inconsistent_events",
             RuleError::FeeNotApplicable(_) => "fee_not_applicable",
             RuleError::RenewalWindowNotOpen { .. } => "renewal_window_not_open",
+            RuleError::ValidityChangeAfterExpiry { .. } => "validity_change_after_expiry",
+            RuleError::ValidityChangeDoesNotExtend { .. } => "validity_change_does_not_extend",
+            RuleError::ApplicantNotAllowed(_) => "applicant_not_allowed",
             RuleError::BadNumber(_) => "bad_number",
         }
     }
