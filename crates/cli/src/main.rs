@@ -1,1 +1,103 @@
-fn main() {}
+//! The `mynacard` command: a My Number Card system and its PKI.
+//!
+//! Today it offers `mynacard rules …`, the rules engine as a window clerk's
+//! calculator; the server, the CA and the card tools join as further
+//! top-level subcommands. Whatever goes wrong ends as one line on stderr and
+//! a non-zero exit status, never as a panic or a usage dump.
+
+mod output;
+mod rules_cmd;
+mod vocab;
+
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::output::Failure;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mynacard",
+    version,
+    about = "A My Number Card system and its PKI",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Answers of the rules engine: expiries, lapse, fees, numbers, PINs… (bilingual or --json)
+    Rules(rules_cmd::RulesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                // Help and version go to stdout with exit status 0.
+                err.exit();
+            }
+            let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+            let json = argv.iter().skip(1).any(|a| a == "--json");
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return Failure::usage("usage", missing_subcommand(&argv)).report(json);
+            }
+            return Failure::from_clap(&err, &pin_values(&argv)).report(json);
+        }
+    };
+    match cli.command {
+        Command::Rules(args) => rules_cmd::run(args),
+    }
+}
+
+/// One line naming the subcommands that could follow what was given,
+/// instead of clap's full help.
+fn missing_subcommand(argv: &[String]) -> String {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_owned()];
+    for arg in argv.iter().skip(1) {
+        match command.find_subcommand(arg) {
+            Some(sub) => {
+                let sub = sub.clone();
+                path.push(sub.get_name().to_owned());
+                command = sub;
+            }
+            None => continue,
+        }
+    }
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|n| *n != "help")
+        .collect();
+    format!(
+        "'{}' needs a subcommand: {} (see --help)",
+        path.join(" "),
+        names.join(", ")
+    )
+}
+
+/// The arguments after a `pin` subcommand that may be the PIN itself, so
+/// that no error message can repeat it.
+fn pin_values(argv: &[String]) -> Vec<String> {
+    let Some(at) = argv.iter().position(|a| a == "pin") else {
+        return Vec::new();
+    };
+    let is_flag = |a: &str| a.starts_with("--") && a[2..].bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    let is_kind = |a: &str| ["sign", "auth", "registry", "input-support"].contains(&a);
+    let mut values = Vec::new();
+    let mut after_kind = false;
+    for arg in argv.iter().skip(at + 1) {
+        // The word after --kind names the PIN's kind (even when misspelt).
+        if !after_kind && !is_flag(arg) && !is_kind(arg) {
+            values.push(arg.clone());
+        }
+        after_kind = arg == "--kind";
+    }
+    values
+}

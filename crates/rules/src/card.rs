@@ -100,8 +100,9 @@ pub struct CardValidity {
     pub age_at_test: u32,
     /// The renewal window.
     pub renewal_window: RenewalWindow,
-    /// The day the renewal notice is sent; `None` for a card bounded by a
-    /// period of stay (no notice to foreign residents with a period of stay).
+    /// The day the renewal notice is sent; `None` for a foreign resident
+    /// with a period of stay (rules.md §5: no notice to them), whichever
+    /// rule decided the expiry.
     pub notice_date: Option<NaiveDate>,
 }
 
@@ -123,13 +124,18 @@ pub fn card_validity(facts: &CardIssuance, policies: &Policies) -> Result<CardVa
     if received > issued {
         return Err(RuleError::ApplicationAfterIssuance { received, issued });
     }
+    if received < born {
+        return Err(RuleError::BeforeBirth {
+            birth: born,
+            date: received,
+        });
+    }
     let age_at_issuance = age_on(born, issued)?;
     let regime = AgeRegime::for_application_received(received);
     let test_day = match policies.age_test_date {
         AgeTestDate::Issuance => issued,
         AgeTestDate::ApplicationReceived => received,
     };
-    // An application received before birth is impossible; age_on says so.
     let age_at_test = age_on(born, test_day)?;
     let (years, mut basis) = if age_at_test >= regime.adult_age() {
         (10, ExpiryBasis::TenthBirthday)
@@ -141,7 +147,8 @@ pub fn card_validity(facts: &CardIssuance, policies: &Policies) -> Result<CardVa
         if stay_until < issued {
             return Err(RuleError::StayEndedBeforeIssuance { stay_until, issued });
         }
-        if stay_until < expiry {
+        // The end of stay, or the birthday rule if earlier: on a tie, the end of stay.
+        if stay_until <= expiry {
             expiry = stay_until;
             basis = ExpiryBasis::EndOfStay;
         }

@@ -110,6 +110,12 @@ pub fn certificate_validity(
                 issued,
             })
         }
+        Some(auth) if auth > card_expiry => {
+            return Err(RuleError::AuthOutlivesCard {
+                auth_expiry: auth,
+                card_expiry,
+            })
+        }
         Some(auth) => auth,
         None => own,
     };

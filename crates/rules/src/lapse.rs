@@ -77,17 +77,21 @@ impl CardEvent {
         }
     }
 
-    /// Order of events on the same day: a move-in is notified before the
-    /// card is updated at the same visit.
-    fn same_day_rank(&self) -> u8 {
+    /// Order of events on the same day, given whether a card update is due:
+    /// a move-out is notified before the move-in, and a move-in before the
+    /// card update made at the same visit; but an update that is due is
+    /// made before a move-out on the same day (a card cannot be updated
+    /// after moving out, so that is the only consistent order).
+    fn same_day_rank(&self, update_due: bool) -> u8 {
         match self {
-            CardEvent::MoveOut { .. } => 0,
-            CardEvent::MoveIn { .. } => 1,
-            CardEvent::CardUpdated { .. } => 2,
-            CardEvent::ValidityChanged { .. } => 3,
-            CardEvent::DepartedAbroad { .. } => 4,
-            CardEvent::RecordRemoved { .. } => 5,
-            CardEvent::Returned { .. } => 6,
+            CardEvent::CardUpdated { .. } if update_due => 0,
+            CardEvent::MoveOut { .. } => 1,
+            CardEvent::MoveIn { .. } => 2,
+            CardEvent::CardUpdated { .. } => 3,
+            CardEvent::ValidityChanged { .. } => 4,
+            CardEvent::DepartedAbroad { .. } => 5,
+            CardEvent::RecordRemoved { .. } => 6,
+            CardEvent::Returned { .. } => 7,
         }
     }
 
@@ -157,12 +161,12 @@ pub struct LapseAssessment {
 
 /// Decides whether and on which day the card lapses, and why.
 ///
-/// Events may come in any order; they are taken by date. Events dated after
-/// `today` are refused: they are not facts yet.
+/// Events may come in any order; they are taken by date, and events of the
+/// same day in the one order that makes sense (see `same_day_rank`).
+/// Events dated after `today` are refused: they are not facts yet.
 pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) -> Result<LapseAssessment, RuleError> {
     let inconsistent = |msg: String| Err(RuleError::InconsistentEvents(msg));
-    let mut ordered: Vec<CardEvent> = events.to_vec();
-    ordered.sort_by_key(|e| (e.date(), e.same_day_rank()));
+    let mut pending: Vec<CardEvent> = events.to_vec();
 
     let mut expiry = card.expiry;
     let expiry_reason = if card.bounded_by_stay {
@@ -175,7 +179,12 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
     let mut update_due: Option<Deadline> = None;
     let mut fixed: Vec<(NaiveDate, LapseReason)> = Vec::new();
 
-    for event in &ordered {
+    // Take the next event by date, and within a day by the rank that the
+    // current state gives it.
+    while let Some(index) =
+        (0..pending.len()).min_by_key(|&i| (pending[i].date(), pending[i].same_day_rank(update_due.is_some())))
+    {
+        let event = pending.swap_remove(index);
         let at = event.date();
         if at > today {
             return inconsistent(format!("{} on {at} is after today ({today})", event.name()));
@@ -192,7 +201,7 @@ pub fn assess_lapse(card: &CardFacts, events: &[CardEvent], today: NaiveDate) ->
         if !fixed.is_empty() {
             break;
         }
-        match *event {
+        match event {
             CardEvent::MoveOut { notified, planned } => {
                 if planned_move_out.is_some() {
                     return inconsistent(format!("a second move-out notified on {notified} before any move-in"));

@@ -59,7 +59,8 @@ pub enum RuleError {
         "a permanent resident (永住者, 特別永住者, 高度専門職2号) has no period of stay that limits the card: give one or the other"
     )]
     PermanentResidentWithStay,
-    /// A certificate issued on or after the card's expiry.
+    /// A certificate issued after the card's expiry (issuing on the expiry
+    /// day itself gives a certificate valid for that one day).
     #[error("the card expires on {card_expiry}: no certificate can be issued on {issued}")]
     CardExpired { card_expiry: NaiveDate, issued: NaiveDate },
     /// A signature certificate issued when the auth certificate has expired.
@@ -67,6 +68,13 @@ pub enum RuleError {
         "the auth certificate expires on {auth_expiry}: a signature certificate issued on {issued} would outlive it"
     )]
     AuthCertificateExpired { auth_expiry: NaiveDate, issued: NaiveDate },
+    /// An auth certificate said to expire after the card: by rules.md §3 it
+    /// never does.
+    #[error("an auth certificate expiring on {auth_expiry} would outlive the card, which expires on {card_expiry}")]
+    AuthOutlivesCard {
+        auth_expiry: NaiveDate,
+        card_expiry: NaiveDate,
+    },
     /// Events given in an impossible order or combination.
     #[error("{0}")]
     InconsistentEvents(String),
@@ -103,6 +111,7 @@ impl RuleError {
             RuleError::PermanentResidentWithStay => "permanent_resident_with_stay",
             RuleError::CardExpired { .. } => "card_expired",
             RuleError::AuthCertificateExpired { .. } => "auth_certificate_expired",
+            RuleError::AuthOutlivesCard { .. } => "auth_outlives_card",
             RuleError::InconsistentEvents(_) => "inconsistent_events",
             RuleError::FeeNotApplicable(_) => "fee_not_applicable",
             RuleError::RenewalWindowNotOpen { .. } => "renewal_window_not_open",
