@@ -7,21 +7,20 @@
 
 use std::io::{self, BufRead};
 
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use mynacard_rules::card::{card_validity, AgeRegime, CardIssuance, ExpiryBasis, Residence};
 use mynacard_rules::certificate::{certificate_validity, CertificateIssuance, SignCertRefusal};
-use mynacard_rules::date::{add_days, parse_date};
+use mynacard_rules::date::parse_date;
 use mynacard_rules::face_card::{face_card_use, CardUse, FaceCardRefusal};
 use mynacard_rules::fee::{fee, FeeCase, FeeCause, FeeReason};
-use mynacard_rules::kiosk::{closes_at, kiosk_service_open, opens_at, year_end_closure};
+use mynacard_rules::kiosk::{closes_at, kiosk_service_status, opens_at, KioskClosure, MaintenanceWindow};
 use mynacard_rules::lapse::{assess_lapse, CardEvent, CardFacts, LapseReason, RemovalCause};
-use mynacard_rules::numbers::{municipality_check_digit, MunicipalityCode, MyNumber};
+use mynacard_rules::numbers::{MunicipalityCode, MyNumber, NumberError};
 use mynacard_rules::one_stop::{
-    one_stop_refusals, visit_deadline, OneStopFiling, OneStopRefusal, FILE_FROM_DAYS_BEFORE, FILE_UNTIL_DAYS_AFTER,
-    MIN_AGE_AT_CARD_ISSUANCE,
+    filing_window, one_stop_refusals, visit_deadline, OneStopFiling, OneStopRefusal, MIN_AGE_AT_CARD_ISSUANCE,
 };
 use mynacard_rules::pin::{PinFormatError, PinKind};
 use mynacard_rules::policy::POLICY_NAMES;
@@ -136,11 +135,11 @@ fn policy_assignment(text: &str) -> Result<String, RuleError> {
 }
 
 fn my_number_base(text: &str) -> Result<MyNumber, RuleError> {
-    MyNumber::complete(text)
+    Ok(MyNumber::complete(text)?)
 }
 
 fn municipality_base(text: &str) -> Result<MunicipalityCode, RuleError> {
-    MunicipalityCode::complete(text)
+    Ok(MunicipalityCode::complete(text)?)
 }
 
 /// A time in Japan written `YYYY-MM-DDTHH:MM` (a space instead of `T`, and
@@ -165,6 +164,34 @@ fn japan_time(text: &str) -> Result<NaiveDateTime, InputError> {
         .or_else(|_| NaiveTime::parse_from_str(time, "%H:%M:%S"))
         .map_err(|_| bad("bad_time", "not a time: expected HH:MM, 00:00 to 23:59"))?;
     Ok(day.and_time(time))
+}
+
+/// An announced maintenance window written `FROM/UNTIL`, both times in
+/// Japan as [`japan_time`] reads them; UNTIL (excluded) after FROM.
+fn maintenance_window(text: &str) -> Result<MaintenanceWindow, InputError> {
+    let Some((from, until)) = text.split_once('/') else {
+        return Err(InputError {
+            code: "bad_maintenance",
+            message: "not a maintenance window: expected FROM/UNTIL, each YYYY-MM-DDTHH:MM".to_owned(),
+        });
+    };
+    let part = |name: &str, text: &str| {
+        japan_time(text).map_err(|e| InputError {
+            code: e.code,
+            message: format!("{name} {text}: {}", e.message),
+        })
+    };
+    let window = MaintenanceWindow {
+        from: part("FROM", from)?,
+        until: part("UNTIL", until)?,
+    };
+    if window.until <= window.from {
+        return Err(InputError {
+            code: "bad_maintenance",
+            message: "UNTIL must be after FROM".to_owned(),
+        });
+    }
+    Ok(window)
 }
 
 fn policies(assignments: &[String]) -> Result<Policies, Failure> {
@@ -341,7 +368,13 @@ fn cert_expiry(a: &CertExpiryArgs, policies: &Policies) -> Result<CertExpiryAnsw
         previous_expiry: a.previous_expiry,
         adult_ward: a.adult_ward,
     };
-    let v = certificate_validity(&facts, policies).map_err(|e| Failure::rule(&e))?;
+    let v = certificate_validity(&facts, policies).map_err(|e| {
+        let failure = Failure::rule(&e);
+        match e {
+            RuleError::AuthOutlivesCard { .. } => failure.context("--auth-expiry"),
+            _ => failure,
+        }
+    })?;
     Ok(CertExpiryAnswer {
         sign_cert_expiry: v.sign_expiry,
         sign_cert_refusal: v.sign_refusal,
@@ -688,7 +721,8 @@ pub struct MyNumberArgs {
 enum MyNumberAnswer {
     Check {
         valid: bool,
-        reason: Option<&'static str>,
+        #[serde(serialize_with = "number_error_code")]
+        reason: Option<NumberError>,
         message: Option<String>,
     },
     Complete {
@@ -706,10 +740,7 @@ impl Answer for MyNumberAnswer {
                 reason,
                 message,
             } => {
-                let why = match *reason {
-                    Some("not_12_digits") => vocab::NOT_12_DIGITS,
-                    _ => vocab::CHECK_DIGIT_MISMATCH,
-                };
+                let why = reason.map_or(vocab::NONE, |r| r.phrase());
                 let detail = message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
                 vec![
                     line(label::MY_NUMBER, vocab::INVALID),
@@ -740,20 +771,18 @@ fn my_number(a: &MyNumberArgs) -> MyNumberAnswer {
             reason: None,
             message: None,
         },
-        Err(e) => {
-            let twelve_digits = text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit());
-            let reason = if twelve_digits {
-                "check_digit_mismatch"
-            } else {
-                "not_12_digits"
-            };
-            MyNumberAnswer::Check {
-                valid: false,
-                reason: Some(reason),
-                message: Some(e.to_string()),
-            }
-        }
+        Err(e) => MyNumberAnswer::Check {
+            valid: false,
+            reason: Some(e),
+            message: Some(e.to_string()),
+        },
     }
+}
+
+/// A number's `reason` in JSON: the engine's code (`wrong_format`,
+/// `check_digit_mismatch`, `no_such_prefecture`), or null.
+fn number_error_code<S: serde::Serializer>(reason: &Option<NumberError>, s: S) -> Result<S::Ok, S::Error> {
+    reason.map(|e| e.code()).serialize(s)
 }
 
 // ---------------------------------------------------------------------------
@@ -774,7 +803,8 @@ pub struct MunicipalityCodeArgs {
 struct MunicipalityCodeAnswer {
     code: String,
     valid: bool,
-    reason: Option<&'static str>,
+    #[serde(serialize_with = "number_error_code")]
+    reason: Option<NumberError>,
     message: Option<String>,
     prefecture: Option<String>,
     prefecture_name: Option<Phrase>,
@@ -785,11 +815,7 @@ impl Answer for MunicipalityCodeAnswer {
         let verdict = if self.valid { vocab::VALID } else { vocab::INVALID };
         let mut lines = vec![line(label::MUNICIPALITY_CODE, format!("{} — {verdict}", self.code))];
         if let Some(reason) = self.reason {
-            let why = match reason {
-                "not_6_digits" => vocab::NOT_6_DIGITS,
-                "no_such_prefecture" => vocab::NO_SUCH_PREFECTURE,
-                _ => vocab::CHECK_DIGIT_MISMATCH,
-            };
+            let why = reason.phrase();
             let detail = self.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
             lines.push(line(label::REASON, format!("{why}{detail}")));
         }
@@ -802,14 +828,14 @@ impl Answer for MunicipalityCodeAnswer {
 }
 
 fn municipality_answer(code: MunicipalityCode) -> MunicipalityCodeAnswer {
-    let prefecture = code.prefecture();
+    let (ja, en) = code.prefecture_name();
     MunicipalityCodeAnswer {
         code: code.to_string(),
         valid: true,
         reason: None,
         message: None,
-        prefecture: Some(format!("{prefecture:02}")),
-        prefecture_name: vocab::prefecture(prefecture),
+        prefecture: Some(format!("{:02}", code.prefecture())),
+        prefecture_name: Some(Phrase::new(ja, en)),
     }
 }
 
@@ -820,27 +846,14 @@ fn municipality_code(a: &MunicipalityCodeArgs) -> MunicipalityCodeAnswer {
     let text = a.code.as_deref().unwrap_or_default();
     match MunicipalityCode::parse(text) {
         Ok(code) => municipality_answer(code),
-        Err(e) => {
-            let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-            let reason = match <[u8; 6]>::try_from(digits.as_slice()) {
-                Ok(d) if text.len() == 6 => {
-                    if municipality_check_digit(&[d[0], d[1], d[2], d[3], d[4]]) == d[5] {
-                        "no_such_prefecture"
-                    } else {
-                        "check_digit_mismatch"
-                    }
-                }
-                _ => "not_6_digits",
-            };
-            MunicipalityCodeAnswer {
-                code: text.to_owned(),
-                valid: false,
-                reason: Some(reason),
-                message: Some(e.to_string()),
-                prefecture: None,
-                prefecture_name: None,
-            }
-        }
+        Err(e) => MunicipalityCodeAnswer {
+            code: text.to_owned(),
+            valid: false,
+            reason: Some(e),
+            message: Some(e.to_string()),
+            prefecture: None,
+            prefecture_name: None,
+        },
     }
 }
 
@@ -1005,14 +1018,12 @@ fn one_stop(a: &OneStopArgs) -> OneStopAnswer {
         face_recognition_card: a.face_card,
     };
     let refusals = one_stop_refusals(&filing);
+    let (filing_window_start, filing_window_end) = filing_window(a.move_date);
     OneStopAnswer {
         eligible: refusals.is_empty(),
         refusals,
-        filing_window_start: a
-            .move_date
-            .checked_sub_days(Days::new(u64::from(FILE_FROM_DAYS_BEFORE)))
-            .unwrap_or(NaiveDate::MIN),
-        filing_window_end: add_days(a.move_date, FILE_UNTIL_DAYS_AFTER),
+        filing_window_start,
+        filing_window_end,
         visit_deadline: visit_deadline(a.move_date, a.move_date),
     }
 }
@@ -1025,13 +1036,16 @@ pub struct KioskArgs {
     /// Time in Japan, YYYY-MM-DDTHH:MM (default: now)
     #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = japan_time)]
     at: Option<NaiveDateTime>,
+    /// An announced maintenance window, FROM/UNTIL in Japan time, UNTIL excluded (repeatable)
+    #[arg(long = "maintenance", value_name = "FROM/UNTIL", value_parser = maintenance_window)]
+    maintenance: Vec<MaintenanceWindow>,
 }
 
 #[derive(Debug, Serialize)]
 struct KioskAnswer {
     at: String,
     open: bool,
-    reason: Option<&'static str>,
+    reason: Option<KioskClosure>,
     service_hours: String,
 }
 
@@ -1045,12 +1059,7 @@ impl Answer for KioskAnswer {
             ),
         ];
         if let Some(reason) = self.reason {
-            let why = if reason == "year_end_closure" {
-                vocab::YEAR_END_CLOSURE
-            } else {
-                vocab::OUTSIDE_SERVICE_HOURS
-            };
-            lines.push(line(label::REASON, why));
+            lines.push(line(label::REASON, reason.phrase()));
         }
         lines.push(line(label::SERVICE_HOURS, &self.service_hours));
         lines
@@ -1059,15 +1068,10 @@ impl Answer for KioskAnswer {
 
 fn kiosk(a: &KioskArgs) -> KioskAnswer {
     let at = a.at.unwrap_or_else(now_in_japan);
-    let open = kiosk_service_open(at, &[]);
-    let reason = match (open, year_end_closure(at)) {
-        (true, _) => None,
-        (false, true) => Some("year_end_closure"),
-        (false, false) => Some("outside_service_hours"),
-    };
+    let reason = kiosk_service_status(at, &a.maintenance).err();
     KioskAnswer {
         at: at.format("%Y-%m-%dT%H:%M").to_string(),
-        open,
+        open: reason.is_none(),
         reason,
         service_hours: format!("{}–{}", opens_at().format("%H:%M"), closes_at().format("%H:%M")),
     }
@@ -1312,27 +1316,6 @@ impl Answer for PolicyAnswer {
     }
 }
 
-/// The text `Policies::set` accepts for the current value of policy `name`.
-fn policy_value(policies: &Policies, name: &str) -> String {
-    fn code<T: Serialize>(value: &T) -> String {
-        match serde_json::to_value(value) {
-            Ok(serde_json::Value::String(s)) => s,
-            Ok(other) => other.to_string(),
-            Err(_) => "?".to_owned(),
-        }
-    }
-    match name {
-        "feb29" => code(&policies.feb29),
-        "age_test_date" => code(&policies.age_test_date),
-        "sign_cert_min_age" => policies.sign_cert_min_age.to_string(),
-        "sign_cert_for_adult_wards" => policies.sign_cert_for_adult_wards.to_string(),
-        "renewal_month_end" => code(&policies.renewal_month_end),
-        "notice_lead" => policies.notice_lead_months.to_string(),
-        "kiosk_min_age" => policies.kiosk_min_age.to_string(),
-        _ => "?".to_owned(),
-    }
-}
-
 fn policy_list(policies: &Policies) -> PolicyAnswer {
     let defaults = Policies::default();
     PolicyAnswer {
@@ -1340,8 +1323,8 @@ fn policy_list(policies: &Policies) -> PolicyAnswer {
             .iter()
             .map(|(name, allowed)| PolicyOut {
                 name,
-                value: policy_value(policies, name),
-                default: policy_value(&defaults, name),
+                value: policies.get(name).unwrap_or_else(|| "?".to_owned()),
+                default: defaults.get(name).unwrap_or_else(|| "?".to_owned()),
                 allowed,
             })
             .collect(),
@@ -1371,10 +1354,34 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_window_is_from_slash_until() {
+        let w = maintenance_window("2026-06-01T09:00/2026-06-01 11:30").expect("window");
+        assert_eq!(w.from, japan_time("2026-06-01T09:00").expect("from"));
+        assert_eq!(w.until, japan_time("2026-06-01T11:30").expect("until"));
+        for bad in [
+            "2026-06-01T09:00",
+            "2026-06-01T09:00/",
+            "/2026-06-01T09:00",
+            "2026-06-01T09:00/2026-06-01T09:00",
+            "2026-06-01T09:00/2026-05-31T23:00",
+            "2026-06-01T09:00/2026-06-01T24:00",
+        ] {
+            assert!(maintenance_window(bad).is_err(), "{bad}");
+        }
+        let e = maintenance_window("2026-06-01T10:00/2026-06-01T09:00").expect_err("order");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("bad_maintenance", "UNTIL must be after FROM")
+        );
+    }
+
+    #[test]
     fn every_policy_name_has_a_value() {
-        let p = Policies::default();
-        for (name, _) in POLICY_NAMES {
-            assert_ne!(policy_value(&p, name), "?", "{name}");
+        let listed = policy_list(&Policies::default()).policies;
+        assert_eq!(listed.len(), POLICY_NAMES.len());
+        for p in listed {
+            assert_ne!(p.value, "?", "{}", p.name);
+            assert_ne!(p.default, "?", "{}", p.name);
         }
     }
 }

@@ -6,7 +6,9 @@ use mynacard_rules::card::{AgeRegime, ExpiryBasis};
 use mynacard_rules::certificate::SignCertRefusal;
 use mynacard_rules::face_card::{CardUse, FaceCardRefusal};
 use mynacard_rules::fee::{FeeCause, FeeReason};
+use mynacard_rules::kiosk::KioskClosure;
 use mynacard_rules::lapse::LapseReason;
+use mynacard_rules::numbers::NumberError;
 use mynacard_rules::one_stop::OneStopRefusal;
 use mynacard_rules::pin::{PinFormatError, PinKind};
 use mynacard_rules::smartphone::Platform;
@@ -107,8 +109,10 @@ pub const YEAR_END_CLOSURE: Phrase = Phrase::new(
     "年末年始の休止（12月29日〜1月3日）",
     "year-end closure (29 Dec – 3 Jan)",
 );
+pub const MAINTENANCE: Phrase = Phrase::new("メンテナンス中", "maintenance");
 pub const NOT_12_DIGITS: Phrase = Phrase::new("12桁の数字ではない", "not 12 digits 0–9");
 pub const NOT_6_DIGITS: Phrase = Phrase::new("6桁の数字ではない", "not 6 digits 0–9");
+pub const WRONG_NUMBER_OF_DIGITS: Phrase = Phrase::new("桁数が正しくない", "wrong number of digits 0–9");
 pub const CHECK_DIGIT_MISMATCH: Phrase = Phrase::new("検査用数字の不一致", "check digit does not match");
 pub const NO_SUCH_PREFECTURE: Phrase = Phrase::new(
     "都道府県コードが01〜47ではない",
@@ -119,6 +123,28 @@ pub const SIGN_PIN_FORMAT: Phrase = Phrase::new(
     "6–16 characters of A–Z and 0–9, at least one letter and one digit",
 );
 pub const FOUR_DIGIT_PIN_FORMAT: Phrase = Phrase::new("数字4桁", "exactly 4 digits");
+
+impl Bilingual for KioskClosure {
+    fn phrase(&self) -> Phrase {
+        match self {
+            KioskClosure::YearEndClosure => YEAR_END_CLOSURE,
+            KioskClosure::OutsideServiceHours => OUTSIDE_SERVICE_HOURS,
+            KioskClosure::Maintenance => MAINTENANCE,
+        }
+    }
+}
+
+impl Bilingual for NumberError {
+    fn phrase(&self) -> Phrase {
+        match self {
+            NumberError::WrongFormat { digits: 12, .. } => NOT_12_DIGITS,
+            NumberError::WrongFormat { digits: 6, .. } => NOT_6_DIGITS,
+            NumberError::WrongFormat { .. } => WRONG_NUMBER_OF_DIGITS,
+            NumberError::CheckDigitMismatch { .. } => CHECK_DIGIT_MISMATCH,
+            NumberError::NoSuchPrefecture => NO_SUCH_PREFECTURE,
+        }
+    }
+}
 
 impl Bilingual for ExpiryBasis {
     fn phrase(&self) -> Phrase {
@@ -343,78 +369,5 @@ impl Bilingual for Platform {
             Platform::Android => Phrase::new("Android", "Android"),
             Platform::Iphone => Phrase::new("iPhone", "iPhone"),
         }
-    }
-}
-
-/// Prefecture names (都道府県) by JIS X 0401 code 01–47.
-const PREFECTURES: [Phrase; 47] = [
-    Phrase::new("北海道", "Hokkaido"),
-    Phrase::new("青森県", "Aomori"),
-    Phrase::new("岩手県", "Iwate"),
-    Phrase::new("宮城県", "Miyagi"),
-    Phrase::new("秋田県", "Akita"),
-    Phrase::new("山形県", "Yamagata"),
-    Phrase::new("福島県", "Fukushima"),
-    Phrase::new("茨城県", "Ibaraki"),
-    Phrase::new("栃木県", "Tochigi"),
-    Phrase::new("群馬県", "Gunma"),
-    Phrase::new("埼玉県", "Saitama"),
-    Phrase::new("千葉県", "Chiba"),
-    Phrase::new("東京都", "Tokyo"),
-    Phrase::new("神奈川県", "Kanagawa"),
-    Phrase::new("新潟県", "Niigata"),
-    Phrase::new("富山県", "Toyama"),
-    Phrase::new("石川県", "Ishikawa"),
-    Phrase::new("福井県", "Fukui"),
-    Phrase::new("山梨県", "Yamanashi"),
-    Phrase::new("長野県", "Nagano"),
-    Phrase::new("岐阜県", "Gifu"),
-    Phrase::new("静岡県", "Shizuoka"),
-    Phrase::new("愛知県", "Aichi"),
-    Phrase::new("三重県", "Mie"),
-    Phrase::new("滋賀県", "Shiga"),
-    Phrase::new("京都府", "Kyoto"),
-    Phrase::new("大阪府", "Osaka"),
-    Phrase::new("兵庫県", "Hyogo"),
-    Phrase::new("奈良県", "Nara"),
-    Phrase::new("和歌山県", "Wakayama"),
-    Phrase::new("鳥取県", "Tottori"),
-    Phrase::new("島根県", "Shimane"),
-    Phrase::new("岡山県", "Okayama"),
-    Phrase::new("広島県", "Hiroshima"),
-    Phrase::new("山口県", "Yamaguchi"),
-    Phrase::new("徳島県", "Tokushima"),
-    Phrase::new("香川県", "Kagawa"),
-    Phrase::new("愛媛県", "Ehime"),
-    Phrase::new("高知県", "Kochi"),
-    Phrase::new("福岡県", "Fukuoka"),
-    Phrase::new("佐賀県", "Saga"),
-    Phrase::new("長崎県", "Nagasaki"),
-    Phrase::new("熊本県", "Kumamoto"),
-    Phrase::new("大分県", "Oita"),
-    Phrase::new("宮崎県", "Miyazaki"),
-    Phrase::new("鹿児島県", "Kagoshima"),
-    Phrase::new("沖縄県", "Okinawa"),
-];
-
-/// The prefecture with JIS code `code` (1–47).
-pub fn prefecture(code: u8) -> Option<Phrase> {
-    usize::from(code)
-        .checked_sub(1)
-        .and_then(|i| PREFECTURES.get(i))
-        .copied()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefecture_codes() {
-        assert_eq!(prefecture(1).map(|p| p.ja), Some("北海道"));
-        assert_eq!(prefecture(13).map(|p| p.en), Some("Tokyo"));
-        assert_eq!(prefecture(47).map(|p| p.ja), Some("沖縄県"));
-        assert_eq!(prefecture(0), None);
-        assert_eq!(prefecture(48), None);
     }
 }

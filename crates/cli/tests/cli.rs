@@ -262,6 +262,31 @@ fn card_expiry_refused_facts() {
     assert!(err.contains("2015-12-31"), "{err}");
 }
 
+#[test]
+fn card_expiry_application_received_before_birth() {
+    let args = [
+        "rules",
+        "card-expiry",
+        "--born",
+        "2026-03-01",
+        "--issued",
+        "2026-05-01",
+        "--application-received",
+        "2026-02-01",
+    ];
+    let err = fails(&args, 1);
+    assert!(
+        err.contains("2026-02-01") && err.contains("birth") && err.contains("2026-03-01"),
+        "{err}"
+    );
+    let mut args = args.to_vec();
+    args.push("--json");
+    let r = run(&args);
+    assert_eq!(r.code, 1);
+    let v: Value = serde_json::from_str(&r.stdout).expect("JSON error");
+    assert_eq!(v["error"]["code"], "before_birth");
+}
+
 // ---------------------------------------------------------------------------
 // cert-expiry (§3)
 
@@ -385,6 +410,46 @@ fn cert_expiry_refusals_and_policies() {
         1,
     );
     assert!(err.contains("2026-01-01"), "{err}");
+}
+
+#[test]
+fn cert_expiry_kept_auth_certificate_cannot_outlive_the_card() {
+    let args = [
+        "rules",
+        "cert-expiry",
+        "--born",
+        "1980-06-15",
+        "--issued",
+        "2026-08-01",
+        "--card-expiry",
+        "2030-06-15",
+        "--auth-expiry",
+        "2031-06-15",
+    ];
+    let err = fails(&args, 1);
+    assert!(
+        err.contains("--auth-expiry") && err.contains("2031-06-15") && err.contains("2030-06-15"),
+        "{err}"
+    );
+    let mut args = args.to_vec();
+    args.push("--json");
+    let r = run(&args);
+    assert_eq!(r.code, 1);
+    let v: Value = serde_json::from_str(&r.stdout).expect("JSON error");
+    assert_eq!(v["error"]["code"], "auth_outlives_card");
+    // On the card's expiry itself it is allowed.
+    let v = json(&[
+        "cert-expiry",
+        "--born",
+        "1980-06-15",
+        "--issued",
+        "2026-08-01",
+        "--card-expiry",
+        "2030-06-15",
+        "--auth-expiry",
+        "2030-06-15",
+    ]);
+    assert_eq!(s(&v, "auth_cert_expiry"), "2030-06-15");
 }
 
 // ---------------------------------------------------------------------------
@@ -826,7 +891,7 @@ fn my_number_check_and_completion() {
         (Some(false), "check_digit_mismatch")
     );
     let v = json(&["my-number", "12345"]);
-    assert_eq!((v["valid"].as_bool(), s(&v, "reason")), (Some(false), "not_12_digits"));
+    assert_eq!((v["valid"].as_bool(), s(&v, "reason")), (Some(false), "wrong_format"));
     let v = json(&["my-number", "--complete", "12345678901"]);
     assert_eq!(s(&v, "my_number"), "123456789018");
     assert_eq!(v["check_digit"], 8);
@@ -837,6 +902,8 @@ fn my_number_check_and_completion() {
     assert!(!out.contains("123456789018"), "{out}");
     let out = text(&["my-number", "123456789017"]);
     assert!(out.contains("無効 / invalid") && out.contains("検査用数字"), "{out}");
+    let out = text(&["my-number", "12345"]);
+    assert!(out.contains("12桁の数字ではない / not 12 digits"), "{out}");
 
     let err = fails(&["rules", "my-number", "--complete", "1234"], 2);
     assert!(err.contains("--complete") && err.contains("1234"), "{err}");
@@ -864,15 +931,26 @@ fn municipality_codes() {
         "no_such_prefecture"
     );
     let v = json(&["municipality-code", "13101"]);
-    assert_eq!((v["valid"].as_bool(), s(&v, "reason")), (Some(false), "not_6_digits"));
+    assert_eq!((v["valid"].as_bool(), s(&v, "reason")), (Some(false), "wrong_format"));
     assert!(v["prefecture"].is_null());
     assert_eq!(
         s(&json(&["municipality-code", "--complete", "13101"]), "code"),
         "131016"
     );
+    let v = json(&["municipality-code", "472018"]);
+    assert_eq!(
+        (s(&v, "prefecture"), v["prefecture_name"]["ja"].as_str()),
+        ("47", Some("沖縄県"))
+    );
     let out = text(&["municipality-code", "131016"]);
     assert!(out.contains("地方公共団体コード / Municipality code: 131016"), "{out}");
     assert!(out.contains("東京都 / Tokyo"), "{out}");
+    let out = text(&["municipality-code", "13101"]);
+    assert!(out.contains("6桁の数字ではない / not 6 digits"), "{out}");
+    let out = text(&["municipality-code", "480002"]);
+    assert!(out.contains("都道府県コードが01〜47ではない"), "{out}");
+    let out = text(&["municipality-code", "131017"]);
+    assert!(out.contains("検査用数字の不一致"), "{out}");
     let err = fails(&["rules", "municipality-code", "--complete", "48000"], 2);
     assert!(err.contains("--complete"), "{err}");
 }
@@ -1005,7 +1083,7 @@ fn one_stop_window_and_refusals() {
         v["refusals"],
         serde_json::json!([
             "abroad",
-            "card_issued_under15",
+            "card_issued_under_15",
             "no_valid_signature_certificate",
             "face_recognition_card"
         ])
@@ -1051,6 +1129,65 @@ fn kiosk_service_hours() {
     assert!(err.contains("--at 2026-06-01T25:00"), "{err}");
     let err = fails(&["rules", "kiosk", "--at", "2026-02-30T10:00"], 2);
     assert!(err.contains("28 days"), "{err}");
+}
+
+#[test]
+fn kiosk_maintenance_windows() {
+    let window = "2026-06-01T09:00/2026-06-01T11:00";
+    let at = |at: &str| json(&["kiosk", "--at", at, "--maintenance", window]);
+    assert_eq!(at("2026-06-01T08:59")["open"], true);
+    let v = at("2026-06-01T09:00");
+    assert_eq!((v["open"].as_bool(), s(&v, "reason")), (Some(false), "maintenance"));
+    assert_eq!(s(&at("2026-06-01T10:59"), "reason"), "maintenance");
+    // The end is excluded.
+    let v = at("2026-06-01T11:00");
+    assert_eq!(v["open"], true);
+    assert!(v["reason"].is_null());
+    // Repeatable: each window closes the service.
+    let two = |at: &str| {
+        json(&[
+            "kiosk",
+            "--at",
+            at,
+            "--maintenance",
+            window,
+            "--maintenance",
+            "2026-06-02 20:00/2026-06-03 07:00",
+        ])
+    };
+    assert_eq!(s(&two("2026-06-01T10:00"), "reason"), "maintenance");
+    assert_eq!(s(&two("2026-06-02T21:00"), "reason"), "maintenance");
+    assert_eq!(s(&two("2026-06-03T06:45"), "reason"), "maintenance");
+    assert_eq!(two("2026-06-03T07:00")["open"], true);
+    // Outside the service hours the hours are the reason, not the window.
+    assert_eq!(s(&two("2026-06-03T05:00"), "reason"), "outside_service_hours");
+    let out = text(&["kiosk", "--at", "2026-06-01T10:00", "--maintenance", window]);
+    assert!(out.contains("理由 / Reason: メンテナンス中 / maintenance\n"), "{out}");
+    assert!(out.contains("提供時間外 / closed"), "{out}");
+    // UNTIL must come after FROM; both must be times.
+    for (bad, says) in [
+        ("2026-06-01T11:00/2026-06-01T11:00", "UNTIL must be after FROM"),
+        ("2026-06-01T11:00/2026-06-01T09:00", "UNTIL must be after FROM"),
+        ("2026-06-01T11:00", "FROM/UNTIL"),
+        ("2026-06-01T11:00/2026-06-01T25:00", "UNTIL 2026-06-01T25:00"),
+        ("2026-02-30T11:00/2026-06-01T12:00", "28 days"),
+    ] {
+        let err = fails(&["rules", "kiosk", "--maintenance", bad], 2);
+        assert!(
+            err.contains(&format!("--maintenance {bad}")) && err.contains(says),
+            "{bad}: {err}"
+        );
+    }
+    let r = run(&[
+        "rules",
+        "kiosk",
+        "--json",
+        "--maintenance",
+        "2026-06-01T11:00/2026-06-01T09:00",
+    ]);
+    assert_eq!(r.code, 2);
+    let v: Value = serde_json::from_str(&r.stdout).expect("JSON error");
+    assert_eq!(v["error"]["code"], "bad_maintenance");
 }
 
 #[test]
@@ -1132,6 +1269,7 @@ fn timeline_and_policies() {
             "2025-06-24"
         ]
     );
+    assert_eq!(s(&v["changes"][1], "change"), "age_of_majority_18");
     let v = json(&["timeline", "--on", "2024-05-27"]);
     let in_force: Vec<bool> = v["changes"]
         .as_array()

@@ -60,15 +60,37 @@ pub fn year_end_closure(at: NaiveDateTime) -> bool {
     (month == 12 && day >= 29) || (month == 1 && day <= 3)
 }
 
-/// Whether the convenience-store service is open at `at` (Japan time):
-/// 06:30–23:00 every day, nights and holidays included, except 29 Dec – 3 Jan
-/// and announced maintenance windows.
-pub fn kiosk_service_open(at: NaiveDateTime, maintenance: &[MaintenanceWindow]) -> bool {
+/// Why the convenience-store service is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KioskClosure {
+    /// 29 December – 3 January.
+    YearEndClosure,
+    /// Before 06:30 or from 23:00.
+    OutsideServiceHours,
+    /// An announced maintenance window.
+    Maintenance,
+}
+
+/// Whether the convenience-store service is open at `at` (Japan time), and
+/// if not, why: 06:30–23:00 every day, nights and holidays included, except
+/// 29 Dec – 3 Jan and announced maintenance windows.
+pub fn kiosk_service_status(at: NaiveDateTime, maintenance: &[MaintenanceWindow]) -> Result<(), KioskClosure> {
     let time = at.time();
-    time >= opens_at()
-        && time < closes_at()
-        && !year_end_closure(at)
-        && !maintenance.iter().any(|w| w.from <= at && at < w.until)
+    if year_end_closure(at) {
+        Err(KioskClosure::YearEndClosure)
+    } else if time < opens_at() || time >= closes_at() {
+        Err(KioskClosure::OutsideServiceHours)
+    } else if maintenance.iter().any(|w| w.from <= at && at < w.until) {
+        Err(KioskClosure::Maintenance)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether the convenience-store service is open at `at` (see [`kiosk_service_status`]).
+pub fn kiosk_service_open(at: NaiveDateTime, maintenance: &[MaintenanceWindow]) -> bool {
+    kiosk_service_status(at, maintenance).is_ok()
 }
 
 /// Facts about the person at the kiosk and the document asked for.
@@ -182,6 +204,18 @@ mod tests {
         }];
         assert!(!kiosk_service_open(at("2026-06-01 10:00:00"), &m));
         assert!(kiosk_service_open(at("2026-06-01 12:00:00"), &m));
+        assert_eq!(
+            kiosk_service_status(at("2026-06-01 11:00:00"), &m),
+            Err(KioskClosure::Maintenance)
+        );
+        assert_eq!(
+            kiosk_service_status(at("2026-12-31 05:00:00"), &m),
+            Err(KioskClosure::YearEndClosure)
+        );
+        assert_eq!(
+            kiosk_service_status(at("2026-06-01 23:30:00"), &m),
+            Err(KioskClosure::OutsideServiceHours)
+        );
     }
 
     fn ok_request() -> KioskRequest<'static> {

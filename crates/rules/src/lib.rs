@@ -95,7 +95,7 @@ pub enum RuleError {
     ApplicantNotAllowed(String),
     /// A malformed My Number or municipality code.
     #[error("{0}")]
-    BadNumber(String),
+    BadNumber(numbers::NumberError),
 }
 
 impl RuleError {

@@ -13,10 +13,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::RuleError;
 
-fn digits_of<const N: usize>(text: &str, what: &str) -> Result<[u8; N], RuleError> {
+/// Why text is not a My Number or a municipality code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NumberError {
+    /// Not exactly the right number of ASCII digits.
+    #[error("{what} must be exactly {digits} digits 0–9")]
+    WrongFormat { what: &'static str, digits: u8 },
+    /// The check digit does not match the others.
+    #[error("the check digit should be {expected}, not {found}")]
+    CheckDigitMismatch { expected: u8, found: u8 },
+    /// A municipality code whose first two digits are no prefecture (01–47).
+    #[error("the first two digits must be a prefecture code 01–47")]
+    NoSuchPrefecture,
+}
+
+impl NumberError {
+    /// A stable code for machines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NumberError::WrongFormat { .. } => "wrong_format",
+            NumberError::CheckDigitMismatch { .. } => "check_digit_mismatch",
+            NumberError::NoSuchPrefecture => "no_such_prefecture",
+        }
+    }
+}
+
+impl From<NumberError> for RuleError {
+    fn from(e: NumberError) -> RuleError {
+        RuleError::BadNumber(e)
+    }
+}
+
+fn digits_of<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], NumberError> {
     let bytes = text.as_bytes();
     if bytes.len() != N || !bytes.iter().all(u8::is_ascii_digit) {
-        return Err(RuleError::BadNumber(format!("{what} must be exactly {N} digits 0–9")));
+        return Err(NumberError::WrongFormat { what, digits: N as u8 });
     }
     let mut out = [0u8; N];
     for (o, b) in out.iter_mut().zip(bytes) {
@@ -55,22 +87,22 @@ pub struct MyNumber([u8; 12]);
 
 impl MyNumber {
     /// Parses 12 digits and checks the check digit.
-    pub fn parse(text: &str) -> Result<MyNumber, RuleError> {
+    pub fn parse(text: &str) -> Result<MyNumber, NumberError> {
         let digits: [u8; 12] = digits_of(text, "a My Number")?;
         let mut base = [0u8; 11];
         base.copy_from_slice(&digits[..11]);
         let expected = my_number_check_digit(&base);
         if digits[11] != expected {
-            return Err(RuleError::BadNumber(format!(
-                "the check digit of this My Number should be {expected}, not {}",
-                digits[11]
-            )));
+            return Err(NumberError::CheckDigitMismatch {
+                expected,
+                found: digits[11],
+            });
         }
         Ok(MyNumber(digits))
     }
 
     /// Completes an 11-digit base with its check digit.
-    pub fn complete(base: &str) -> Result<MyNumber, RuleError> {
+    pub fn complete(base: &str) -> Result<MyNumber, NumberError> {
         let base: [u8; 11] = digits_of(base, "the base of a My Number")?;
         let mut digits = [0u8; 12];
         digits[..11].copy_from_slice(&base);
@@ -90,6 +122,57 @@ impl fmt::Debug for MyNumber {
     }
 }
 
+/// The 47 prefectures (都道府県) in JIS X 0401 order: code 01 is the first.
+pub const PREFECTURES: [(&str, &str); 47] = [
+    ("北海道", "Hokkaido"),
+    ("青森県", "Aomori"),
+    ("岩手県", "Iwate"),
+    ("宮城県", "Miyagi"),
+    ("秋田県", "Akita"),
+    ("山形県", "Yamagata"),
+    ("福島県", "Fukushima"),
+    ("茨城県", "Ibaraki"),
+    ("栃木県", "Tochigi"),
+    ("群馬県", "Gunma"),
+    ("埼玉県", "Saitama"),
+    ("千葉県", "Chiba"),
+    ("東京都", "Tokyo"),
+    ("神奈川県", "Kanagawa"),
+    ("新潟県", "Niigata"),
+    ("富山県", "Toyama"),
+    ("石川県", "Ishikawa"),
+    ("福井県", "Fukui"),
+    ("山梨県", "Yamanashi"),
+    ("長野県", "Nagano"),
+    ("岐阜県", "Gifu"),
+    ("静岡県", "Shizuoka"),
+    ("愛知県", "Aichi"),
+    ("三重県", "Mie"),
+    ("滋賀県", "Shiga"),
+    ("京都府", "Kyoto"),
+    ("大阪府", "Osaka"),
+    ("兵庫県", "Hyogo"),
+    ("奈良県", "Nara"),
+    ("和歌山県", "Wakayama"),
+    ("鳥取県", "Tottori"),
+    ("島根県", "Shimane"),
+    ("岡山県", "Okayama"),
+    ("広島県", "Hiroshima"),
+    ("山口県", "Yamaguchi"),
+    ("徳島県", "Tokushima"),
+    ("香川県", "Kagawa"),
+    ("愛媛県", "Ehime"),
+    ("高知県", "Kochi"),
+    ("福岡県", "Fukuoka"),
+    ("佐賀県", "Saga"),
+    ("長崎県", "Nagasaki"),
+    ("熊本県", "Kumamoto"),
+    ("大分県", "Oita"),
+    ("宮崎県", "Miyazaki"),
+    ("鹿児島県", "Kagoshima"),
+    ("沖縄県", "Okinawa"),
+];
+
 /// The municipality-code check digit over 5 digits: the last digit of
 /// 11 − (Σ of the digits weighted 6,5,4,3,2 mod 11).
 pub fn municipality_check_digit(base: &[u8; 5]) -> u8 {
@@ -108,26 +191,25 @@ pub struct MunicipalityCode([u8; 6]);
 
 impl MunicipalityCode {
     /// Parses 6 digits and checks the check digit.
-    pub fn parse(text: &str) -> Result<MunicipalityCode, RuleError> {
+    pub fn parse(text: &str) -> Result<MunicipalityCode, NumberError> {
         let digits: [u8; 6] = digits_of(text, "a municipality code")?;
         let mut base = [0u8; 5];
         base.copy_from_slice(&digits[..5]);
         let expected = municipality_check_digit(&base);
         if digits[5] != expected {
-            return Err(RuleError::BadNumber(format!(
-                "the check digit of municipality code {text} should be {expected}"
-            )));
+            return Err(NumberError::CheckDigitMismatch {
+                expected,
+                found: digits[5],
+            });
         }
         if base[..2] == [0, 0] || base[0] * 10 + base[1] > 47 {
-            return Err(RuleError::BadNumber(format!(
-                "municipality code {text}: the first two digits must be a prefecture code 01–47"
-            )));
+            return Err(NumberError::NoSuchPrefecture);
         }
         Ok(MunicipalityCode(digits))
     }
 
     /// Completes a 5-digit code with its check digit.
-    pub fn complete(base: &str) -> Result<MunicipalityCode, RuleError> {
+    pub fn complete(base: &str) -> Result<MunicipalityCode, NumberError> {
         let base: [u8; 5] = digits_of(base, "the base of a municipality code")?;
         let mut digits = [0u8; 6];
         digits[..5].copy_from_slice(&base);
@@ -138,6 +220,12 @@ impl MunicipalityCode {
     /// The prefecture code (都道府県コード), 1–47.
     pub fn prefecture(&self) -> u8 {
         self.0[0] * 10 + self.0[1]
+    }
+
+    /// The prefecture's name, Japanese and English.
+    pub fn prefecture_name(&self) -> (&'static str, &'static str) {
+        // parse guarantees 1 ≤ prefecture ≤ 47.
+        PREFECTURES[usize::from(self.prefecture()).saturating_sub(1).min(46)]
     }
 }
 
@@ -157,7 +245,7 @@ impl fmt::Debug for MunicipalityCode {
 }
 
 impl TryFrom<String> for MunicipalityCode {
-    type Error = RuleError;
+    type Error = NumberError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         MunicipalityCode::parse(&value)
     }
@@ -191,6 +279,19 @@ mod tests {
             Ok("131016".to_owned())
         );
         assert_eq!(MunicipalityCode::parse("131016").map(|c| c.prefecture()), Ok(13));
+        assert_eq!(
+            MunicipalityCode::parse("011002").map(|c| c.prefecture_name()),
+            Ok(("北海道", "Hokkaido"))
+        );
+        assert_eq!(
+            MunicipalityCode::parse("472018").map(|c| c.prefecture_name().0),
+            Ok("沖縄県")
+        );
+        assert_eq!(
+            MunicipalityCode::parse("131017").map_err(|e| e.code()),
+            Err("check_digit_mismatch")
+        );
+        assert_eq!(MyNumber::parse("12345").map_err(|e| e.code()), Err("wrong_format"));
     }
 
     #[test]

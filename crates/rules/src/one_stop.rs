@@ -44,11 +44,21 @@ pub enum OneStopRefusal {
     /// Not for moves abroad.
     Abroad,
     /// Not with a card issued to someone under 15.
+    #[serde(rename = "card_issued_under_15")]
     CardIssuedUnder15,
     /// Needs a valid signature certificate.
     NoValidSignatureCertificate,
     /// Needs the signature, auth and input-support PINs.
     FaceRecognitionCard,
+}
+
+/// The days on which the portal accepts a filing for a move on `move_date`:
+/// from 30 days before through 10 days after, bounds included.
+pub fn filing_window(move_date: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = move_date
+        .checked_sub_days(chrono::Days::new(u64::from(FILE_FROM_DAYS_BEFORE)))
+        .unwrap_or(NaiveDate::MIN);
+    (first, add_days(move_date, FILE_UNTIL_DAYS_AFTER))
 }
 
 /// Every reason to refuse `filing` (rules.md §14).
@@ -63,14 +73,9 @@ pub fn one_stop_refusals(filing: &OneStopFiling) -> Vec<OneStopRefusal> {
         !LawChange::MovingOneStop.in_force_on(filing.filed_on),
         OneStopRefusal::NotYetAvailable,
     );
-    refuse(
-        add_days(filing.filed_on, FILE_FROM_DAYS_BEFORE) < filing.move_date,
-        OneStopRefusal::TooEarly,
-    );
-    refuse(
-        filing.filed_on > add_days(filing.move_date, FILE_UNTIL_DAYS_AFTER),
-        OneStopRefusal::TooLate,
-    );
+    let (first, last) = filing_window(filing.move_date);
+    refuse(filing.filed_on < first, OneStopRefusal::TooEarly);
+    refuse(filing.filed_on > last, OneStopRefusal::TooLate);
     refuse(filing.abroad, OneStopRefusal::Abroad);
     refuse(
         filing.age_at_card_issuance < MIN_AGE_AT_CARD_ISSUANCE,

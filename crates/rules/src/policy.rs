@@ -79,6 +79,31 @@ pub const POLICY_NAMES: [(&str, &str); 7] = [
 ];
 
 impl Policies {
+    /// The value of policy `name`, written as [`Policies::set`] accepts it;
+    /// `None` for an unknown name.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = match name {
+            "feb29" => match self.feb29 {
+                Feb29Policy::Feb28 => "feb28".to_owned(),
+                Feb29Policy::Mar1 => "mar1".to_owned(),
+            },
+            "age_test_date" => match self.age_test_date {
+                AgeTestDate::Issuance => "issuance".to_owned(),
+                AgeTestDate::ApplicationReceived => "application_received".to_owned(),
+            },
+            "sign_cert_min_age" => self.sign_cert_min_age.to_string(),
+            "sign_cert_for_adult_wards" => self.sign_cert_for_adult_wards.to_string(),
+            "renewal_month_end" => match self.renewal_month_end {
+                RenewalMonthEnd::ClampThenNextDay => "clamp_then_next_day".to_owned(),
+                RenewalMonthEnd::RollForwardThenNextDay => "roll_forward_then_next_day".to_owned(),
+            },
+            "notice_lead" => self.notice_lead_months.to_string(),
+            "kiosk_min_age" => self.kiosk_min_age.to_string(),
+            _ => return None,
+        };
+        Some(value)
+    }
+
     /// Sets one policy from `name=value` text, as given on a command line or
     /// in a configuration file.
     pub fn set(&mut self, assignment: &str) -> Result<(), RuleError> {
@@ -190,5 +215,13 @@ mod tests {
             assert!(!err.is_empty());
         }
         assert_eq!(p, before, "a rejected setting changes nothing");
+        // get gives back what set takes, for every policy.
+        for (name, _) in POLICY_NAMES {
+            let value = p.get(name).expect(name);
+            let mut q = Policies::default();
+            q.set(&format!("{name}={value}")).expect(name);
+            assert_eq!(q.get(name), Some(value), "{name}");
+        }
+        assert_eq!(p.get("colour"), None);
     }
 }

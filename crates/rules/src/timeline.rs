@@ -16,6 +16,7 @@ pub enum LawChange {
     CardIssuance,
     /// 成年年齢の引下げ: the age of majority became 18 on 2022-04-01; the card's
     /// 10-year validity follows it for applications J-LIS receives from then.
+    #[serde(rename = "age_of_majority_18")]
     AgeOfMajority18,
     /// 引越しワンストップサービス: moving one-stop in the portal from 2023-02-06.
     MovingOneStop,

@@ -8,7 +8,7 @@ use chrono::{Datelike, TimeDelta};
 use mynacard_rules::card::{card_validity, AgeRegime, CardIssuance, ExpiryBasis, Residence};
 use mynacard_rules::certificate::{certificate_validity, CertificateIssuance};
 use mynacard_rules::date::{age_on, months_before_clamped};
-use mynacard_rules::lapse::{assess_lapse, CardEvent, CardFacts, LapseAssessment, RemovalCause};
+use mynacard_rules::lapse::{assess_lapse, CardEvent, CardFacts, LapseAssessment, LapseReason, RemovalCause};
 use mynacard_rules::numbers::{municipality_check_digit, my_number_check_digit};
 use mynacard_rules::numbers::{MunicipalityCode, MyNumber};
 use mynacard_rules::renewal::renewal_window;
@@ -216,7 +216,8 @@ proptest! {
             Residence::ForeignWithStay { stay_until } => {
                 prop_assert!(v.expiry >= issued, "a card bounded by a stay ending on the issuance day");
                 prop_assert_eq!(v.expiry, stay_until.min(birthday_rule));
-                prop_assert_eq!(v.basis == ExpiryBasis::EndOfStay, stay_until < birthday_rule);
+                // On a tie the end of stay is reported (docs/RULES.md).
+                prop_assert_eq!(v.basis == ExpiryBasis::EndOfStay, stay_until <= birthday_rule);
             }
             Residence::Japanese | Residence::ForeignPermanent => {
                 prop_assert!(v.expiry > issued, "expiry {} not after issuance {}", v.expiry, issued);
@@ -525,7 +526,11 @@ proptest! {
         }
     }
 
-    /// Nothing done on or after the day a card lapsed revives it.
+    /// Nothing done on or after the day a card lapsed revives it — with the
+    /// one same-day exception the rules make on purpose: an update made on
+    /// the day of a second move-out is taken before it, so the card did not
+    /// lapse by moving again (boundaries.rs
+    /// `card_updated_and_moved_out_again_on_the_same_day_counts_as_updated`).
     #[test]
     fn no_event_on_or_after_the_lapse_date_changes_it(
         h in history(),
@@ -537,6 +542,11 @@ proptest! {
         let on = plus(before.lapse_date, after_lapse);
         let mut events = h.events.clone();
         events.push(make_any(kind, on, k));
+        prop_assume!(!(
+            before.reason == LapseReason::MovedAgainBeforeUpdate
+                && on == before.lapse_date
+                && matches!(events.last(), Some(CardEvent::CardUpdated { .. }))
+        ));
         match assess_lapse(&h.card, &events, h.today.max(on)) {
             Ok(after) => prop_assert_eq!(
                 (after.lapse_date, after.reason), (before.lapse_date, before.reason),
