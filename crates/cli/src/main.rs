@@ -5,6 +5,8 @@
 //! top-level subcommands. Whatever goes wrong ends as one line on stderr and
 //! a non-zero exit status, never as a panic or a usage dump.
 
+mod ca_cmd;
+mod ocsp_cmd;
 mod output;
 mod rules_cmd;
 mod vocab;
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// Answers of the rules engine: expiries, lapse, fees, numbers, PINs… (bilingual or --json)
     Rules(rules_cmd::RulesArgs),
+    /// The certificate authority: set-up, issuance, revocation, CRLs, roots
+    Ca(ca_cmd::CaArgs),
+    /// The OCSP responder for relying parties
+    Ocsp(ocsp_cmd::OcspArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +58,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Rules(args) => rules_cmd::run(args),
+        Command::Ca(args) => ca_cmd::run(args),
+        Command::Ocsp(args) => ocsp_cmd::run(args),
     }
 }
 

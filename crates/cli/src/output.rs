@@ -146,6 +146,15 @@ impl Failure {
         }
     }
 
+    /// A failure with an explicit exit status and code.
+    pub fn from_parts(exit: u8, code: &str, message: String) -> Failure {
+        Failure {
+            exit,
+            code: code.to_owned(),
+            message,
+        }
+    }
+
     /// Something that should not happen (an unwritable stdout, say): exit 1.
     pub fn internal(message: String) -> Failure {
         Failure {

@@ -18,6 +18,9 @@ pub enum PkiError {
     /// The rules engine refused the issuance.
     #[error("{0}")]
     Rules(#[from] mynacard_rules::RuleError),
+    /// The rules refuse this certificate to this holder.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The holder's data cannot go into a certificate.
     #[error("holder data: {0}")]
     Holder(String),
@@ -47,6 +50,7 @@ impl PkiError {
             PkiError::Malformed { .. } => "malformed",
             PkiError::UnsupportedKey(_) => "unsupported_key",
             PkiError::Rules(e) => e.code(),
+            PkiError::Refused(_) => "refused",
             PkiError::Holder(_) => "holder",
             PkiError::UnknownSerial(_) => "unknown_serial",
             PkiError::StatusChange(_) => "status_change",
@@ -58,11 +62,17 @@ impl PkiError {
 
     /// A `Malformed` error from a DER error.
     pub fn der(what: &'static str, e: der::Error) -> PkiError {
-        PkiError::Malformed { what, why: e.to_string() }
+        PkiError::Malformed {
+            what,
+            why: e.to_string(),
+        }
     }
 
     /// An `Io` error naming the path.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> PkiError {
-        PkiError::Io { path: path.display().to_string(), source }
+        PkiError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }

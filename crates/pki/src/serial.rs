@@ -25,7 +25,10 @@ impl Serial {
 
     /// From DER INTEGER content octets (as found in a certificate).
     pub fn from_der_content(bytes: &[u8]) -> Result<Serial, PkiError> {
-        let bad = |why: &str| PkiError::Malformed { what: "serial number", why: why.to_owned() };
+        let bad = |why: &str| PkiError::Malformed {
+            what: "serial number",
+            why: why.to_owned(),
+        };
         if bytes.is_empty() || bytes.len() > 21 {
             return Err(bad("must be 1 to 20 octets"));
         }
@@ -40,11 +43,23 @@ impl Serial {
 
     /// From hexadecimal text (case-insensitive, optional `0x`, colons allowed).
     pub fn from_hex(text: &str) -> Result<Serial, PkiError> {
-        let clean: String = text.trim().trim_start_matches("0x").chars().filter(|c| *c != ':').collect();
+        let clean: String = text
+            .trim()
+            .trim_start_matches("0x")
+            .chars()
+            .filter(|c| *c != ':')
+            .collect();
         if clean.is_empty() || clean.len() > 42 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(PkiError::Malformed { what: "serial number", why: format!("{text:?} is not hexadecimal") });
+            return Err(PkiError::Malformed {
+                what: "serial number",
+                why: format!("{text:?} is not hexadecimal"),
+            });
         }
-        let padded = if clean.len() % 2 == 1 { format!("0{clean}") } else { clean };
+        let padded = if clean.len() % 2 == 1 {
+            format!("0{clean}")
+        } else {
+            clean
+        };
         let mut bytes: Vec<u8> = (0..padded.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&padded[i..i + 2], 16).unwrap_or(0))

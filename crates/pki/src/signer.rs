@@ -98,8 +98,10 @@ impl SoftwareKey {
 
     /// The private key as unencrypted PKCS#8 DER (to be encrypted before storing).
     fn pkcs8(&self) -> Result<Vec<u8>, PkiError> {
-        let der: Pkcs8V1Der<'static> =
-            self.pair.as_der().map_err(|_| PkiError::Signer("cannot encode the private key".into()))?;
+        let der: Pkcs8V1Der<'static> = self
+            .pair
+            .as_der()
+            .map_err(|_| PkiError::Signer("cannot encode the private key".into()))?;
         Ok(der.as_ref().to_vec())
     }
 
@@ -118,7 +120,9 @@ impl SoftwareKey {
             what: "encrypted key file",
             why: e.to_string(),
         })?;
-        let pkcs8 = file.open(passphrase).ok_or_else(|| PkiError::KeyDecryption(path.display().to_string()))?;
+        let pkcs8 = file
+            .open(passphrase)
+            .ok_or_else(|| PkiError::KeyDecryption(path.display().to_string()))?;
         SoftwareKey::from_pkcs8(&pkcs8)
     }
 }
@@ -159,7 +163,13 @@ impl EncryptedKeyFile {
     fn derive(passphrase: &[u8], salt: &[u8], iterations: u32) -> Option<LessSafeKey> {
         let mut key = [0u8; 32];
         let iterations = std::num::NonZeroU32::new(iterations)?;
-        aws_lc_rs::pbkdf2::derive(aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, passphrase, &mut key);
+        aws_lc_rs::pbkdf2::derive(
+            aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+            iterations,
+            salt,
+            passphrase,
+            &mut key,
+        );
         UnboundKey::new(&AES_256_GCM, &key).ok().map(LessSafeKey::new)
     }
 
@@ -167,12 +177,18 @@ impl EncryptedKeyFile {
         let rng = SystemRandom::new();
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; NONCE_LEN];
-        rng.fill(&mut salt).and_then(|_| rng.fill(&mut nonce)).map_err(|_| PkiError::Signer("rng".into()))?;
+        rng.fill(&mut salt)
+            .and_then(|_| rng.fill(&mut nonce))
+            .map_err(|_| PkiError::Signer("rng".into()))?;
         let key = EncryptedKeyFile::derive(passphrase, &salt, PBKDF2_ITERATIONS)
             .ok_or_else(|| PkiError::Signer("key derivation failed".into()))?;
         let mut in_out = plaintext.to_vec();
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(Self::FORMAT), &mut in_out)
-            .map_err(|_| PkiError::Signer("encryption failed".into()))?;
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(Self::FORMAT),
+            &mut in_out,
+        )
+        .map_err(|_| PkiError::Signer("encryption failed".into()))?;
         Ok(EncryptedKeyFile {
             format: Self::FORMAT.to_owned(),
             kdf: "pbkdf2-hmac-sha256".to_owned(),
@@ -192,7 +208,11 @@ impl EncryptedKeyFile {
         let mut in_out = B64.decode(&self.ciphertext).ok()?;
         let key = EncryptedKeyFile::derive(passphrase, &salt, self.iterations)?;
         let plain = key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(Self::FORMAT), &mut in_out)
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(Self::FORMAT),
+                &mut in_out,
+            )
             .ok()?;
         Some(plain.to_vec())
     }
@@ -202,8 +222,14 @@ impl EncryptedKeyFile {
 /// rename, fsync of the directory. With `private`, the file is mode 0600.
 pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<(), PkiError> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

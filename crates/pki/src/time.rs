@@ -29,28 +29,36 @@ pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
 
 /// An X.509 `Time`: UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5).
 pub fn x509_time(at: DateTime<Utc>) -> Result<Time, PkiError> {
-    let secs = u64::try_from(at.timestamp())
-        .map_err(|_| PkiError::Malformed { what: "time", why: "before 1970".into() })?;
+    let secs = u64::try_from(at.timestamp()).map_err(|_| PkiError::Malformed {
+        what: "time",
+        why: "before 1970".into(),
+    })?;
     let duration = std::time::Duration::from_secs(secs);
     let bad = |e: der::Error| PkiError::der("time", e);
     if at.year() < 2050 {
         Ok(Time::UtcTime(UtcTime::from_unix_duration(duration).map_err(bad)?))
     } else {
-        Ok(Time::GeneralTime(GeneralizedTime::from_unix_duration(duration).map_err(bad)?))
+        Ok(Time::GeneralTime(
+            GeneralizedTime::from_unix_duration(duration).map_err(bad)?,
+        ))
     }
 }
 
 /// A GeneralizedTime (OCSP and CRL entry extensions always use it).
 pub fn generalized_time(at: DateTime<Utc>) -> Result<GeneralizedTime, PkiError> {
-    let secs = u64::try_from(at.timestamp())
-        .map_err(|_| PkiError::Malformed { what: "time", why: "before 1970".into() })?;
+    let secs = u64::try_from(at.timestamp()).map_err(|_| PkiError::Malformed {
+        what: "time",
+        why: "before 1970".into(),
+    })?;
     GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs)).map_err(|e| PkiError::der("time", e))
 }
 
 /// The instant of an X.509 `Time`.
 pub fn from_x509_time(time: &Time) -> DateTime<Utc> {
     let secs = time.to_unix_duration().as_secs();
-    Utc.timestamp_opt(i64::try_from(secs).unwrap_or(i64::MAX), 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+    Utc.timestamp_opt(i64::try_from(secs).unwrap_or(i64::MAX), 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]
