@@ -301,12 +301,21 @@ impl CertificateAuthority {
             token,
             generations: Vec::new(),
         };
+        let mut generations = Vec::new();
         for hierarchy in Hierarchy::ALL {
             let generation = Self::make_generation(dir, &config, hierarchy, 1, access, repository.as_ref(), now)?;
-            config.generations.push(generation);
+            config.generations.push(generation.config.clone());
+            generations.push(generation);
         }
         Self::save_config(dir, &config)?;
-        Self::open_with(dir, config, access, repository)
+        // The keys just made are in hand: no need to read them back.
+        Ok(CertificateAuthority {
+            dir: dir.to_path_buf(),
+            config,
+            repository,
+            generations,
+            policies: Policies::default(),
+        })
     }
 
     /// Adds a new root generation to `hierarchy` (a root key rollover); the
@@ -337,9 +346,10 @@ impl CertificateAuthority {
             now,
         )?;
         let mut config = self.config.clone();
-        config.generations.push(generation);
+        config.generations.push(generation.config.clone());
         Self::save_config(&self.dir, &config)?;
-        *self = Self::open_with(&self.dir, config, access, self.repository.clone())?;
+        self.config = config;
+        self.generations.push(generation);
         Ok(next)
     }
 
@@ -408,7 +418,7 @@ impl CertificateAuthority {
         access: &KeyAccess,
         repository: &dyn CaRepository,
         now: DateTime<Utc>,
-    ) -> Result<Generation, PkiError> {
+    ) -> Result<LoadedGeneration, PkiError> {
         let root_name = file_name(hierarchy, "root", generation);
         let (root_signer, root_key) = Self::new_key(dir, access, &root_name)?;
         let not_before = crate::time::start_of_day_jst(jst_date(now));
@@ -481,13 +491,21 @@ impl CertificateAuthority {
             profile::to_pem("CERTIFICATE", &ocsp_der).as_bytes(),
             false,
         )?;
-        Ok(Generation {
-            hierarchy,
-            generation,
-            root_certificate,
-            root_key,
-            ocsp_certificate,
-            ocsp_key,
+        Ok(LoadedGeneration {
+            config: Generation {
+                hierarchy,
+                generation,
+                root_certificate,
+                root_key,
+                ocsp_certificate,
+                ocsp_key,
+            },
+            root_der,
+            root,
+            issuer,
+            root_signer,
+            ocsp_der,
+            ocsp_signer,
         })
     }
 
@@ -860,5 +878,146 @@ mod tests {
         assert_eq!(cn.len(), 23);
         assert!(cn.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
         assert_eq!(cn, opaque_cn(&s));
+    }
+}
+
+/// A repository in memory: for tests and simulations that need no
+/// durability. Same semantics as the store's (compare-and-set, event log).
+pub mod memory {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::{CaRepository, CertificateRecord, StatusEvent};
+    use crate::name::Hierarchy;
+    use crate::status::{CertStatus, RevokedEntry};
+    use crate::{PkiError, Serial};
+
+    #[derive(Default)]
+    struct Inner {
+        records: BTreeMap<Serial, CertificateRecord>,
+        crl_numbers: BTreeMap<(Hierarchy, u32), u64>,
+        events: Vec<StatusEvent>,
+    }
+
+    /// The in-memory repository.
+    #[derive(Default)]
+    pub struct MemoryRepository {
+        inner: Mutex<Inner>,
+    }
+
+    impl MemoryRepository {
+        fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, PkiError> {
+            self.inner.lock().map_err(|_| PkiError::Repository("poisoned".into()))
+        }
+    }
+
+    impl CaRepository for MemoryRepository {
+        fn record_pending(&self, record: &CertificateRecord) -> Result<(), PkiError> {
+            let mut inner = self.lock()?;
+            if inner.records.contains_key(&record.serial) {
+                return Err(PkiError::Repository(format!("serial {} exists already", record.serial)));
+            }
+            inner.records.insert(
+                record.serial.clone(),
+                CertificateRecord {
+                    der: None,
+                    ..record.clone()
+                },
+            );
+            Ok(())
+        }
+
+        fn record_issued(&self, serial: &Serial, der: &[u8]) -> Result<(), PkiError> {
+            let mut inner = self.lock()?;
+            match inner.records.get_mut(serial) {
+                Some(record) if record.der.is_none() => {
+                    record.der = Some(der.to_vec());
+                    Ok(())
+                }
+                _ => Err(PkiError::Repository(format!("no pending certificate {serial}"))),
+            }
+        }
+
+        fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, PkiError> {
+            Ok(self.lock()?.records.get(serial).cloned())
+        }
+
+        fn pending(&self) -> Result<Vec<CertificateRecord>, PkiError> {
+            Ok(self
+                .lock()?
+                .records
+                .values()
+                .filter(|r| r.der.is_none())
+                .cloned()
+                .collect())
+        }
+
+        fn set_status(&self, serial: &Serial, expected: &CertStatus, new: &CertStatus) -> Result<bool, PkiError> {
+            let mut inner = self.lock()?;
+            let record = inner
+                .records
+                .get_mut(serial)
+                .ok_or_else(|| PkiError::UnknownSerial(serial.to_hex()))?;
+            if record.status != *expected {
+                return Ok(false);
+            }
+            record.status = *new;
+            let hierarchy = record.hierarchy;
+            let seq = inner.events.len() as u64 + 1;
+            inner.events.push(StatusEvent {
+                seq,
+                serial: serial.clone(),
+                hierarchy,
+            });
+            Ok(true)
+        }
+
+        fn revoked(
+            &self,
+            hierarchy: Hierarchy,
+            generation: u32,
+            visit: &mut dyn FnMut(RevokedEntry) -> Result<(), PkiError>,
+        ) -> Result<(), PkiError> {
+            let entries: Vec<RevokedEntry> = self
+                .lock()?
+                .records
+                .values()
+                .filter(|r| r.hierarchy == hierarchy && r.generation == generation)
+                .filter_map(|r| match r.status {
+                    CertStatus::Revoked {
+                        at,
+                        reason,
+                        invalidity_date,
+                    } => Some(RevokedEntry {
+                        serial: r.serial.clone(),
+                        revoked_at: at,
+                        reason,
+                        invalidity_date,
+                    }),
+                    CertStatus::Good => None,
+                })
+                .collect();
+            entries.into_iter().try_for_each(visit)
+        }
+
+        fn next_crl_number(&self, hierarchy: Hierarchy, generation: u32) -> Result<u64, PkiError> {
+            let mut inner = self.lock()?;
+            let number = inner.crl_numbers.entry((hierarchy, generation)).or_insert(0);
+            *number += 1;
+            Ok(*number)
+        }
+
+        fn status_events_since(&self, seq: u64) -> Result<Vec<StatusEvent>, PkiError> {
+            Ok(self.lock()?.events.iter().filter(|e| e.seq > seq).cloned().collect())
+        }
+
+        fn issued_count(&self, hierarchy: Hierarchy) -> Result<u64, PkiError> {
+            Ok(self
+                .lock()?
+                .records
+                .values()
+                .filter(|r| r.hierarchy == hierarchy && !matches!(r.profile.as_str(), "root" | "ocsp" | "imported"))
+                .count() as u64)
+        }
     }
 }

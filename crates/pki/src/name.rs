@@ -15,7 +15,7 @@ use crate::oid;
 use crate::PkiError;
 
 /// The two JPKI hierarchies, each with its own root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hierarchy {
     /// 署名用: the signature CA.

@@ -663,29 +663,33 @@ pub fn decode_get_path(path: &str) -> Result<Vec<u8>, OcspError> {
     if path.len() > 3 * (MAX_REQUEST_LEN / 3 + 1) * 4 {
         return Err(malformed("GET path too long"));
     }
-    let mut b64 = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while let Some(&c) = path.get(i) {
-        let c = match c {
-            b'%' => {
-                let hex = |j: usize| path.get(j).and_then(|h| (*h as char).to_digit(16));
-                match (hex(i + 1), hex(i + 2)) {
-                    (Some(hi), Some(lo)) => {
-                        i += 2;
-                        // Two hex digits: at most 0xff, so the cast is exact.
-                        (hi * 16 + lo) as u8
-                    }
+    let hex = |h: Option<u8>| match h? {
+        d @ b'0'..=b'9' => Some(d - b'0'),
+        h @ b'a'..=b'f' => Some(h - b'a' + 10),
+        h @ b'A'..=b'F' => Some(h - b'A' + 10),
+        _ => None,
+    };
+    let unescaped;
+    let b64 = if path.iter().any(|c| matches!(c, b'%' | b' ' | b'-' | b'_')) {
+        let mut out = Vec::with_capacity(path.len());
+        let mut bytes = path.iter().copied();
+        while let Some(c) = bytes.next() {
+            out.push(match c {
+                b'%' => match (hex(bytes.next()), hex(bytes.next())) {
+                    (Some(hi), Some(lo)) => hi << 4 | lo,
                     _ => return Err(malformed("bad percent escape in GET path")),
-                }
-            }
-            b' ' | b'-' => b'+',
-            b'_' => b'/',
-            other => other,
-        };
-        b64.push(c);
-        i += 1;
-    }
-    let der = ENGINE.decode(&b64).map_err(|_| malformed("GET path is not base64"))?;
+                },
+                b' ' | b'-' => b'+',
+                b'_' => b'/',
+                other => other,
+            });
+        }
+        unescaped = out;
+        unescaped.as_slice()
+    } else {
+        path
+    };
+    let der = ENGINE.decode(b64).map_err(|_| malformed("GET path is not base64"))?;
     if der.is_empty() {
         return Err(malformed("empty request"));
     }
