@@ -23,8 +23,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mynacard_pki::ca::{CaRepository, CertificateRecord};
 use mynacard_pki::name::Hierarchy;
 use mynacard_pki::ocsp::{
-    decode_get_path, error_response, parse_request, CertId, CertIdHash, OcspIssuer, OcspResponseStatus, Responder,
-    SingleStatus,
+    decode_get_path, error_response, parse_request, CertId, CertIdHash, OcspIssuer, OcspRequest, OcspResponseStatus,
+    Responder, SingleStatus,
 };
 use mynacard_pki::{PkiError, Serial};
 
@@ -173,10 +173,24 @@ impl OcspState {
 
     /// Answers a DER request (blocking: may read the repository and sign).
     pub fn answer(&self, request: &[u8]) -> Response {
-        let parsed = match parse_request(request) {
-            Ok(parsed) => parsed,
-            Err(_) => return error(OcspResponseStatus::MalformedRequest),
-        };
+        match parse_request(request) {
+            Ok(parsed) => self.answer_parsed(&parsed),
+            Err(_) => error(OcspResponseStatus::MalformedRequest),
+        }
+    }
+
+    /// The cached answer to a single no-nonce request, if there is a fresh one.
+    fn cached_answer(&self, parsed: &OcspRequest) -> Option<Response> {
+        if parsed.requests.len() != 1 || parsed.nonce.is_some() {
+            return None;
+        }
+        let id = &parsed.requests[0];
+        let key = (self.responder_for(id)?, id.hash()?, id.serial.clone());
+        self.cached(&key).map(ocsp_response)
+    }
+
+    /// Answers a parsed request (blocking: may read the repository and sign).
+    pub fn answer_parsed(&self, parsed: &OcspRequest) -> Response {
         let Some(index) = parsed.requests.first().and_then(|id| self.responder_for(id)) else {
             return error(OcspResponseStatus::Unauthorized);
         };
@@ -295,40 +309,32 @@ impl OcspState {
     }
 }
 
-async fn answer_blocking(state: Arc<OcspState>, request: Vec<u8>) -> Response {
-    // A cache hit needs no blocking work; try it on the runtime first.
-    if let Some(hit) = fast_path(&state, &request) {
+async fn answer_blocking(state: Arc<OcspState>, request: &[u8]) -> Response {
+    let parsed = match parse_request(request) {
+        Ok(parsed) => parsed,
+        Err(_) => return error(OcspResponseStatus::MalformedRequest),
+    };
+    // A cache hit needs no blocking work: answer it on the async worker.
+    if let Some(hit) = state.cached_answer(&parsed) {
         return hit;
     }
-    match tokio::task::spawn_blocking(move || state.answer(&request)).await {
+    match tokio::task::spawn_blocking(move || state.answer_parsed(&parsed)).await {
         Ok(response) => response,
         Err(_) => error(OcspResponseStatus::InternalError),
     }
-}
-
-/// The cache-hit path, without leaving the async worker.
-fn fast_path(state: &OcspState, request: &[u8]) -> Option<Response> {
-    let parsed = parse_request(request).ok()?;
-    if parsed.requests.len() != 1 || parsed.nonce.is_some() {
-        return None;
-    }
-    let id = &parsed.requests[0];
-    let index = state.responder_for(id)?;
-    let key = (index, id.hash()?, id.serial.clone());
-    state.cached(&key).map(ocsp_response)
 }
 
 async fn post_request(State(state): State<Arc<OcspState>>, body: Bytes) -> Response {
     if body.len() > MAX_REQUEST_BYTES {
         return error(OcspResponseStatus::MalformedRequest);
     }
-    answer_blocking(state, body.to_vec()).await
+    answer_blocking(state, &body).await
 }
 
 async fn get_request(State(state): State<Arc<OcspState>>, Path(path): Path<String>) -> Response {
     match decode_get_path(&path) {
         Ok(request) => {
-            let mut response = answer_blocking(state.clone(), request).await;
+            let mut response = answer_blocking(state.clone(), &request).await;
             let max_age = state.freshness.refresh_after.num_seconds().max(0);
             if let Ok(value) =
                 HeaderValue::from_str(&format!("max-age={max_age}, public, no-transform, must-revalidate"))
