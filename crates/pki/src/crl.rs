@@ -939,21 +939,19 @@ fn parse_reason(d: &[u8], value: Tlv) -> Result<CrlReason, PkiError> {
     };
     let e = v.expect(ENUMERATED, "reasonCode")?;
     v.finish("reasonCode")?;
-    Ok(match &d[e.body..e.end] {
-        [0] => CrlReason::Unspecified,
-        [1] => CrlReason::KeyCompromise,
-        [2] => CrlReason::CaCompromise,
-        [3] => CrlReason::AffiliationChanged,
-        [4] => CrlReason::Superseded,
-        [5] => CrlReason::CessationOfOperation,
-        [6] => CrlReason::CertificateHold,
-        [8] => {
-            return Err(malformed(
-                "reasonCode",
-                "removeFromCRL belongs in delta CRLs, which are not supported",
-            ))
-        }
-        other => return Err(malformed("reasonCode", format!("unsupported value {other:02X?}"))),
+    let value = &d[e.body..e.end];
+    if let Some(reason) = <[u8; 1]>::try_from(value)
+        .ok()
+        .and_then(|[code]| CrlReason::from_code(code))
+    {
+        return Ok(reason);
+    }
+    Err(match value {
+        [8] => malformed(
+            "reasonCode",
+            "removeFromCRL belongs in delta CRLs, which are not supported",
+        ),
+        other => malformed("reasonCode", format!("unsupported value {other:02X?}")),
     })
 }
 

@@ -331,19 +331,6 @@ impl EncodeValue for ReasonCode {
     }
 }
 
-fn reason_from_code(code: u8) -> Option<CrlReason> {
-    Some(match code {
-        0 => CrlReason::Unspecified,
-        1 => CrlReason::KeyCompromise,
-        2 => CrlReason::CaCompromise,
-        3 => CrlReason::AffiliationChanged,
-        4 => CrlReason::Superseded,
-        5 => CrlReason::CessationOfOperation,
-        6 => CrlReason::CertificateHold,
-        _ => return None,
-    })
-}
-
 /// `OCSPRequest ::= SEQUENCE { tbsRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }`
 #[derive(Sequence)]
 struct OcspRequestAsn<'a> {
@@ -1150,7 +1137,7 @@ pub fn parse_response(der: &[u8]) -> Result<ParsedResponse, PkiError> {
             CertStatusAsn::Unknown(_) => SingleStatus::Unknown,
             CertStatusAsn::Revoked(info) => SingleStatus::Revoked {
                 at: from_generalized(&info.revocation_time),
-                reason: info.revocation_reason.and_then(|r| reason_from_code(r.0)),
+                reason: info.revocation_reason.and_then(|r| CrlReason::from_code(r.0)),
             },
         };
         parsed.responses.push(SingleResponse {

@@ -354,6 +354,24 @@ fn extension<T: Encode>(extn_id: ObjectIdentifier, critical: bool, value: &T) ->
     })
 }
 
+fn subject_key_id(key_id: &[u8; 20]) -> Result<Extension, PkiError> {
+    let id = OctetString::new(key_id.to_vec()).map_err(|e| PkiError::der("SKI", e))?;
+    extension(oid::EXT_SUBJECT_KEY_ID, false, &SubjectKeyIdentifier(id))
+}
+
+fn authority_key_id(key_id: &[u8; 20]) -> Result<Extension, PkiError> {
+    let id = OctetString::new(key_id.to_vec()).map_err(|e| PkiError::der("AKI", e))?;
+    extension(
+        oid::EXT_AUTHORITY_KEY_ID,
+        false,
+        &AuthorityKeyIdentifier {
+            key_identifier: Some(id),
+            authority_cert_issuer: None,
+            authority_cert_serial_number: None,
+        },
+    )
+}
+
 fn ia5(text: &str) -> Result<Ia5String, PkiError> {
     Ia5String::new(text).map_err(|e| PkiError::der("IA5String", e))
 }
@@ -507,7 +525,7 @@ pub fn end_entity_tbs(
         )));
     }
     let spki = check_rsa_2048(request.public_key_der)?;
-    let subject_key_id = sha1(spki.subject_public_key.raw_bytes());
+    let key_id = sha1(spki.subject_public_key.raw_bytes());
     let (subject, key_usage, san) = if profile.carries_personal_data() {
         let holder = request
             .holder
@@ -550,20 +568,8 @@ pub fn end_entity_tbs(
         false,
         &crl_distribution_point(&issuer.name),
     )?);
-    extensions.push(extension(
-        oid::EXT_AUTHORITY_KEY_ID,
-        false,
-        &AuthorityKeyIdentifier {
-            key_identifier: Some(OctetString::new(issuer.key_id.to_vec()).map_err(|e| PkiError::der("AKI", e))?),
-            authority_cert_issuer: None,
-            authority_cert_serial_number: None,
-        },
-    )?);
-    extensions.push(extension(
-        oid::EXT_SUBJECT_KEY_ID,
-        false,
-        &SubjectKeyIdentifier(OctetString::new(subject_key_id.to_vec()).map_err(|e| PkiError::der("SKI", e))?),
-    )?);
+    extensions.push(authority_key_id(&issuer.key_id)?);
+    extensions.push(subject_key_id(&key_id)?);
     if let Some(url) = &options.ocsp_url {
         extensions.push(extension(
             oid::EXT_AUTHORITY_INFO_ACCESS,
@@ -614,11 +620,7 @@ pub fn root_tbs(
             true,
             &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
         )?,
-        extension(
-            oid::EXT_SUBJECT_KEY_ID,
-            false,
-            &SubjectKeyIdentifier(OctetString::new(key_id.to_vec()).map_err(|e| PkiError::der("SKI", e))?),
-        )?,
+        subject_key_id(&key_id)?,
         extension(
             oid::EXT_SUBJECT_ALT_NAME,
             false,
@@ -650,20 +652,8 @@ pub fn ocsp_responder_tbs(
             &ExtendedKeyUsage(vec![oid::KP_OCSP_SIGNING]),
         )?,
         extension(oid::OCSP_NOCHECK, false, &Null)?,
-        extension(
-            oid::EXT_AUTHORITY_KEY_ID,
-            false,
-            &AuthorityKeyIdentifier {
-                key_identifier: Some(OctetString::new(issuer.key_id.to_vec()).map_err(|e| PkiError::der("AKI", e))?),
-                authority_cert_issuer: None,
-                authority_cert_serial_number: None,
-            },
-        )?,
-        extension(
-            oid::EXT_SUBJECT_KEY_ID,
-            false,
-            &SubjectKeyIdentifier(OctetString::new(key_id.to_vec()).map_err(|e| PkiError::der("SKI", e))?),
-        )?,
+        authority_key_id(&issuer.key_id)?,
+        subject_key_id(&key_id)?,
     ];
     encode_tbs(serial, &issuer.name, subject, spki, not_before, not_after, extensions)
 }

@@ -31,6 +31,22 @@ pub enum CrlReason {
 }
 
 impl CrlReason {
+    /// Every reason JPKI uses, in code order.
+    pub const ALL: [CrlReason; 7] = [
+        CrlReason::Unspecified,
+        CrlReason::KeyCompromise,
+        CrlReason::CaCompromise,
+        CrlReason::AffiliationChanged,
+        CrlReason::Superseded,
+        CrlReason::CessationOfOperation,
+        CrlReason::CertificateHold,
+    ];
+
+    /// The reason with RFC 5280 code `code`, if JPKI uses it (0–6).
+    pub fn from_code(code: u8) -> Option<CrlReason> {
+        CrlReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The RFC 5280 code.
     pub fn code(self) -> u8 {
         match self {
@@ -222,6 +238,10 @@ mod tests {
         assert_eq!(RevocationCause::CardLost.crl_reason(), CrlReason::CertificateHold);
         assert_eq!(RevocationCause::CardLost.crl_reason().code(), 6);
         assert_eq!(RevocationCause::Renewed.crl_reason().code(), 4);
+        for reason in CrlReason::ALL {
+            assert_eq!(CrlReason::from_code(reason.code()), Some(reason));
+        }
+        assert_eq!(CrlReason::from_code(7), None);
         assert!(!RevocationCause::Renewed.revokes_smartphone_certificates());
         assert!(RevocationCause::PersonalDataChanged.revokes_smartphone_certificates());
         assert!(hold_may_be_released(true, CertificateKind::UserAuthentication));

@@ -63,20 +63,10 @@ fn hierarchy_from(text: &str) -> Result<Hierarchy, PkiError> {
 }
 
 fn reason_from(code: i64) -> Result<CrlReason, PkiError> {
-    Ok(match code {
-        0 => CrlReason::Unspecified,
-        1 => CrlReason::KeyCompromise,
-        2 => CrlReason::CaCompromise,
-        3 => CrlReason::AffiliationChanged,
-        4 => CrlReason::Superseded,
-        5 => CrlReason::CessationOfOperation,
-        6 => CrlReason::CertificateHold,
-        other => {
-            return Err(PkiError::Repository(format!(
-                "unknown reason code {other} in the database"
-            )))
-        }
-    })
+    u8::try_from(code)
+        .ok()
+        .and_then(CrlReason::from_code)
+        .ok_or_else(|| PkiError::Repository(format!("unknown reason code {code} in the database")))
 }
 
 fn time_from(secs: i64) -> DateTime<Utc> {
