@@ -77,7 +77,9 @@ pub trait CaRepository: Send + Sync {
     /// Records a certificate about to be signed (status good, no DER yet).
     /// Fails if the serial exists.
     fn record_pending(&self, record: &CertificateRecord) -> Result<(), PkiError>;
-    /// Records the signed certificate of a pending record.
+    /// Records the signed certificate of a pending record. Recording the
+    /// same bytes again is not an error (a CA opened by another process may
+    /// have signed the pending record too; the signature is deterministic).
     fn record_issued(&self, serial: &Serial, der: &[u8]) -> Result<(), PkiError>;
     /// The record of `serial`.
     fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, PkiError>;
@@ -934,6 +936,8 @@ pub mod memory {
                     record.der = Some(der.to_vec());
                     Ok(())
                 }
+                // Signed twice (deterministic signatures): the same certificate.
+                Some(record) if record.der.as_deref() == Some(der) => Ok(()),
                 _ => Err(PkiError::Repository(format!("no pending certificate {serial}"))),
             }
         }

@@ -295,9 +295,25 @@ impl CaRepository for SqliteCaRepository {
             )
             .map_err(repo_error)?;
         if changed == 1 {
-            Ok(())
-        } else {
-            Err(PkiError::Repository(format!("no pending certificate {serial}")))
+            return Ok(());
+        }
+        // Another process (a CA opened meanwhile, finishing what it took for
+        // a crash's leftovers) may have signed the same TBS first. RSA PKCS#1
+        // v1.5 is deterministic, so the same certificate is no conflict.
+        let existing: Option<Option<Vec<u8>>> = connection
+            .query_row(
+                "SELECT der FROM ca_certificate WHERE serial = ?1",
+                [serial.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(repo_error)?;
+        match existing {
+            Some(Some(recorded)) if recorded == der => Ok(()),
+            Some(Some(_)) => Err(PkiError::Repository(format!(
+                "certificate {serial} was recorded with other bytes"
+            ))),
+            _ => Err(PkiError::Repository(format!("no pending certificate {serial}"))),
         }
     }
 
