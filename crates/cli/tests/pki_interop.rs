@@ -1761,6 +1761,10 @@ impl mynacard_pki::ca::CaRepository for SecondProcessOpensTheCa {
     fn issued_count(&self, hierarchy: mynacard_pki::name::Hierarchy) -> Result<u64, mynacard_pki::PkiError> {
         self.inner.issued_count(hierarchy)
     }
+
+    fn next_sequence(&self, hierarchy: mynacard_pki::name::Hierarchy) -> Result<u64, mynacard_pki::PkiError> {
+        self.inner.next_sequence(hierarchy)
+    }
 }
 
 /// `CertificateAuthority::open` signs every pending record "left by a

@@ -101,6 +101,9 @@ pub trait CaRepository: Send + Sync {
     fn status_events_since(&self, seq: u64) -> Result<Vec<StatusEvent>, PkiError>;
     /// How many end-entity certificates the hierarchy has issued.
     fn issued_count(&self, hierarchy: Hierarchy) -> Result<u64, PkiError>;
+    /// The next issuance sequence number of the hierarchy (1, 2, …), durably
+    /// counted; it goes into the signature certificate's CN.
+    fn next_sequence(&self, hierarchy: Hierarchy) -> Result<u64, PkiError>;
 }
 
 /// Where a CA key lives.
@@ -620,7 +623,7 @@ impl CertificateAuthority {
         let generation = self.current(request.profile.hierarchy())?;
         let last_valid_day = self.validity(request)?;
         let serial = Serial::random()?;
-        let seq = self.repository.issued_count(request.profile.hierarchy())? + 1;
+        let seq = self.repository.next_sequence(request.profile.hierarchy())?;
         let subject_cn = match request.profile.hierarchy() {
             Hierarchy::Signature => format!(
                 "{}{:06}{}",
@@ -781,18 +784,30 @@ impl CertificateAuthority {
         let issuer = CrlIssuer::new(&generation.root_der)?;
         // Entries stream from the repository into the encoder through a
         // bounded channel of batches, so neither side holds them all.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<RevokedEntry, PkiError>>(4096);
+        const BATCH: usize = 1024;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<RevokedEntry>, PkiError>>(8);
         let repository = self.repository.clone();
         let (hierarchy, number_of_generation) = (g.hierarchy, g.generation);
         let producer = std::thread::spawn(move || {
+            let stopped = || PkiError::Repository("the CRL writer stopped".into());
+            let mut batch = Vec::with_capacity(BATCH);
             let result = repository.revoked(hierarchy, number_of_generation, &mut |entry| {
-                sender
-                    .send(Ok(entry))
-                    .map_err(|_| PkiError::Repository("the CRL writer stopped".into()))
+                batch.push(entry);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    sender.send(Ok(full)).map_err(|_| stopped())?;
+                }
+                Ok(())
             });
-            if let Err(e) = result {
-                let _ = sender.send(Err(e));
-            }
+            let last = match result {
+                Ok(()) => Ok(batch),
+                Err(e) => Err(e),
+            };
+            let _ = sender.send(last);
+        });
+        let entries = receiver.into_iter().flat_map(|batch| match batch {
+            Ok(entries) => entries.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
         });
         let params = CrlParams {
             this_update: now,
@@ -800,7 +815,7 @@ impl CertificateAuthority {
             crl_number: number,
         };
         let mut out = out;
-        let stats = write_crl(&issuer, generation.root_signer.as_ref(), &params, receiver, &mut out);
+        let stats = write_crl(&issuer, generation.root_signer.as_ref(), &params, entries, &mut out);
         producer
             .join()
             .map_err(|_| PkiError::Repository("the CRL reader panicked".into()))?;
@@ -898,6 +913,7 @@ pub mod memory {
     struct Inner {
         records: BTreeMap<Serial, CertificateRecord>,
         crl_numbers: BTreeMap<(Hierarchy, u32), u64>,
+        sequences: BTreeMap<Hierarchy, u64>,
         events: Vec<StatusEvent>,
     }
 
@@ -1013,6 +1029,13 @@ pub mod memory {
 
         fn status_events_since(&self, seq: u64) -> Result<Vec<StatusEvent>, PkiError> {
             Ok(self.lock()?.events.iter().filter(|e| e.seq > seq).cloned().collect())
+        }
+
+        fn next_sequence(&self, hierarchy: Hierarchy) -> Result<u64, PkiError> {
+            let mut inner = self.lock()?;
+            let sequence = inner.sequences.entry(hierarchy).or_insert(0);
+            *sequence += 1;
+            Ok(*sequence)
         }
 
         fn issued_count(&self, hierarchy: Hierarchy) -> Result<u64, PkiError> {

@@ -12,7 +12,8 @@ use mynacard_pki::{PkiError, Serial};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// Schema migrations, applied in order; the index + 1 is the version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE ca_certificate (
     serial          BLOB PRIMARY KEY,
     hierarchy       TEXT NOT NULL CHECK (hierarchy IN ('sign', 'auth')),
@@ -41,7 +42,14 @@ CREATE TABLE ca_status_event (
     serial    BLOB NOT NULL REFERENCES ca_certificate (serial),
     hierarchy TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE ca_sequence (
+    hierarchy TEXT PRIMARY KEY,
+    last      INTEGER NOT NULL
+);
+"#,
+];
 
 /// The CA repository on one SQLite file (WAL mode, so a responder process
 /// can read while the CA writes).
@@ -455,6 +463,19 @@ impl CaRepository for SqliteCaRepository {
             })
         })
         .collect()
+    }
+
+    fn next_sequence(&self, hierarchy: Hierarchy) -> Result<u64, PkiError> {
+        let connection = self.lock()?;
+        let number: i64 = connection
+            .query_row(
+                "INSERT INTO ca_sequence (hierarchy, last) VALUES (?1, 1)
+                 ON CONFLICT (hierarchy) DO UPDATE SET last = last + 1 RETURNING last",
+                [hierarchy_text(hierarchy)],
+                |r| r.get(0),
+            )
+            .map_err(repo_error)?;
+        u64::try_from(number).map_err(|_| PkiError::Repository("negative sequence".into()))
     }
 
     fn issued_count(&self, hierarchy: Hierarchy) -> Result<u64, PkiError> {
