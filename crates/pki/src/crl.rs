@@ -1322,15 +1322,7 @@ mod tests {
         Serial::from_der_content(&b).expect("serial")
     }
 
-    const REASONS: [CrlReason; 7] = [
-        CrlReason::Unspecified,
-        CrlReason::KeyCompromise,
-        CrlReason::CaCompromise,
-        CrlReason::AffiliationChanged,
-        CrlReason::Superseded,
-        CrlReason::CessationOfOperation,
-        CrlReason::CertificateHold,
-    ];
+    const REASONS: [CrlReason; 7] = CrlReason::ALL;
 
     fn every_reason() -> Vec<RevokedEntry> {
         REASONS
