@@ -7,7 +7,7 @@
 
 use std::io::{self, BufRead};
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
@@ -206,8 +206,7 @@ fn policies(assignments: &[String]) -> Result<Policies, Failure> {
 
 /// Now in Japan (UTC+9, no daylight saving time).
 pub fn now_in_japan() -> NaiveDateTime {
-    let utc = Utc::now().naive_utc();
-    utc.checked_add_signed(TimeDelta::hours(9)).unwrap_or(utc)
+    mynacard_pki::time::jst_datetime(Utc::now())
 }
 
 /// Today's civil date in Japan.

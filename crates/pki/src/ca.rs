@@ -627,7 +627,7 @@ impl CertificateAuthority {
         let subject_cn = match request.profile.hierarchy() {
             Hierarchy::Signature => format!(
                 "{}{:06}{}",
-                (now + chrono::TimeDelta::hours(9)).format("%Y%m%d%H%M%S"),
+                crate::time::jst_datetime(now).format("%Y%m%d%H%M%S"),
                 seq % 1_000_000,
                 request.counter_code
             ),
@@ -805,9 +805,12 @@ impl CertificateAuthority {
             };
             let _ = sender.send(last);
         });
-        let entries = receiver.into_iter().flat_map(|batch| match batch {
-            Ok(entries) => entries.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
+        let entries = receiver.into_iter().flat_map(|batch| {
+            let (entries, error) = match batch {
+                Ok(entries) => (entries, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            entries.into_iter().map(Ok).chain(error.map(Err))
         });
         let params = CrlParams {
             this_update: now,

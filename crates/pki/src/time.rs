@@ -22,9 +22,14 @@ pub fn end_of_day_jst(day: NaiveDate) -> DateTime<Utc> {
     start_of_day_jst(day) + chrono::TimeDelta::seconds(86_399)
 }
 
+/// The wall-clock time in Japan of an instant.
+pub fn jst_datetime(at: DateTime<Utc>) -> chrono::NaiveDateTime {
+    (at + chrono::TimeDelta::hours(JST_OFFSET_HOURS)).naive_utc()
+}
+
 /// The civil date in Japan of an instant.
 pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
-    (at + chrono::TimeDelta::hours(JST_OFFSET_HOURS)).date_naive()
+    jst_datetime(at).date()
 }
 
 /// An X.509 `Time`: UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5).

@@ -198,14 +198,12 @@ impl OcspState {
             // One response has one signer: CertIDs of different CAs cannot share it.
             return error(OcspResponseStatus::Unauthorized);
         }
+        if let Some(hit) = self.cached_answer(parsed) {
+            return hit;
+        }
         let single = parsed.requests.len() == 1 && parsed.nonce.is_none();
         let first = &parsed.requests[0];
         let key = first.hash().map(|hash| (index, hash, first.serial.clone()));
-        if single {
-            if let Some(der) = key.as_ref().and_then(|k| self.cached(k)) {
-                return ocsp_response(der);
-            }
-        }
         let mut answers = Vec::with_capacity(parsed.requests.len());
         for id in &parsed.requests {
             let status = if id.hash().is_some() {
