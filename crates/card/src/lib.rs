@@ -31,6 +31,7 @@ pub mod engine;
 pub mod image;
 pub mod input_support;
 pub mod layout;
+pub mod production;
 pub mod storage;
 pub mod surface;
 pub mod tlv;
@@ -40,4 +41,7 @@ pub use apdu::{Command, Response, Sw};
 pub use engine::Card;
 pub use image::{CardImage, CardSerial};
 pub use layout::{Application, DEFAULT_ATR};
+pub use production::{
+    CardOrder, CertificateIssuer, DeliveryPins, IssuedCertificate, JpkiKey, ProducedCard, Producer, ProductionError,
+};
 pub use storage::{CardStorage, FileStorage, MemoryStorage, StorageError, StorageSecret};

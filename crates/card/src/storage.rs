@@ -238,9 +238,8 @@ impl StorageSecret {
         Ok(StorageSecret::from_bytes(bytes))
     }
 
-    /// Reads the secret file at `path` (32 bytes), creating it (mode 0600)
-    /// with a random secret if there is none.
-    pub fn load_or_create(path: &Path) -> Result<StorageSecret, StorageError> {
+    /// Reads the secret file at `path` (32 bytes); it must exist.
+    pub fn load(path: &Path) -> Result<StorageSecret, StorageError> {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
@@ -251,14 +250,25 @@ impl StorageSecret {
                 Ok(StorageSecret::from_bytes(array))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let secret = StorageSecret::generate()?;
-                write(path, &secret.0[..])?;
-                Ok(secret)
+                Err(StorageError::Missing(path.display().to_string()))
             }
             Err(source) => Err(StorageError::Io {
                 path: path.display().to_string(),
                 source,
             }),
+        }
+    }
+
+    /// Reads the secret file at `path` (32 bytes), creating it (mode 0600)
+    /// with a random secret if there is none.
+    pub fn load_or_create(path: &Path) -> Result<StorageSecret, StorageError> {
+        match StorageSecret::load(path) {
+            Err(StorageError::Missing(_)) => {
+                let secret = StorageSecret::generate()?;
+                write(path, &secret.0[..])?;
+                Ok(secret)
+            }
+            other => other,
         }
     }
 

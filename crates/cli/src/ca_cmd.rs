@@ -171,7 +171,7 @@ fn hierarchy_arg(text: &str) -> Result<Hierarchy, String> {
     Hierarchy::from_short(text).ok_or_else(|| "expected sign or auth".to_owned())
 }
 
-fn date_arg(text: &str) -> Result<NaiveDate, mynacard_rules::RuleError> {
+pub fn date_arg(text: &str) -> Result<NaiveDate, mynacard_rules::RuleError> {
     parse_date(text)
 }
 
@@ -417,7 +417,7 @@ struct HolderFile {
     address_flags: Option<String>,
 }
 
-fn read_holder(path: &Path) -> Result<Holder, Failure> {
+pub fn read_holder(path: &Path) -> Result<Holder, Failure> {
     let text = std::fs::read(path).map_err(|e| pki(PkiError::io(path, e)))?;
     let file: HolderFile =
         serde_json::from_slice(&text).map_err(|e| Failure::usage("holder", format!("{}: {e}", path.display())))?;

@@ -6,6 +6,8 @@
 //! a non-zero exit status, never as a panic or a usage dump.
 
 mod ca_cmd;
+mod card_cmd;
+mod client_cmd;
 mod ocsp_cmd;
 mod output;
 mod rules_cmd;
@@ -38,6 +40,10 @@ enum Command {
     Ca(ca_cmd::CaArgs),
     /// The OCSP responder for relying parties
     Ocsp(ocsp_cmd::OcspArgs),
+    /// Virtual My Number Cards: produce one, insert it into pcscd (vpcd), show it
+    Card(card_cmd::CardArgs),
+    /// 利用者クライアントソフト: PIN tries, certificates, signing, PIN change, My Number (PC/SC or a card image)
+    Client(client_cmd::ClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules_cmd::run(args),
         Command::Ca(args) => ca_cmd::run(args),
         Command::Ocsp(args) => ocsp_cmd::run(args),
+        Command::Card(args) => card_cmd::run(args),
+        Command::Client(args) => client_cmd::run(args),
     }
 }
 
@@ -90,15 +98,28 @@ fn missing_subcommand(argv: &[String]) -> String {
     )
 }
 
-/// The arguments after a `pin` subcommand that may be the PIN itself, so
-/// that no error message can repeat it.
+/// Arguments that may be a PIN, so that no error message can repeat one:
+/// everything after a `pin` subcommand (the rules' format checker), and the
+/// value of every PIN flag (`--pin`, `--auth-pin`, `--old`, `--new`, …) in
+/// either `--flag value` or `--flag=value` form.
 fn pin_values(argv: &[String]) -> Vec<String> {
+    let is_pin_flag =
+        |a: &str| a == "--pin" || a == "--old" || a == "--new" || (a.starts_with("--") && a.ends_with("-pin"));
+    let mut values = Vec::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if is_pin_flag(arg) {
+            values.extend(argv.get(i + 1).cloned());
+        } else if let Some((flag, value)) = arg.split_once('=') {
+            if is_pin_flag(flag) {
+                values.push(value.to_owned());
+            }
+        }
+    }
     let Some(at) = argv.iter().position(|a| a == "pin") else {
-        return Vec::new();
+        return values;
     };
     let is_flag = |a: &str| a.starts_with("--") && a[2..].bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
     let is_kind = |a: &str| ["sign", "auth", "registry", "input-support"].contains(&a);
-    let mut values = Vec::new();
     let mut after_kind = false;
     for arg in argv.iter().skip(at + 1) {
         // The word after --kind names the PIN's kind (even when misspelt).

@@ -1341,7 +1341,7 @@ fn san_personal_data_decodes_exactly_with_openssl_and_python_cryptography() {
     let street = "東京都千代田区永田町一丁目７番１号　";
     let mut address: String = street.to_owned();
     while address.chars().count() < 200 {
-        address.push(if address.chars().count() % 2 == 0 {
+        address.push(if address.chars().count().is_multiple_of(2) {
             '𠮷'
         } else {
             '髙'
