@@ -237,9 +237,20 @@ impl Producer {
     /// there is none.
     pub fn load_or_create(dir: &Path) -> Result<Producer, ProductionError> {
         let io = |what: &str, e: &dyn std::fmt::Display| ProductionError::Producer(format!("{what}: {e}"));
+        std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), &e))?;
+        // Two production runs starting together on a fresh directory must
+        // not each make a producer: the check and the creation are one step
+        // under this lock (released when the file closes).
+        let lock_path = dir.join(".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io(&lock_path.display().to_string(), &e))?;
+        lock.lock().map_err(|e| io(&lock_path.display().to_string(), &e))?;
         let master_path = dir.join(MASTER_FILE);
         if !master_path.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), &e))?;
             let producer = Producer::generate()?;
             let write = |name: &str, bytes: &[u8], private: bool| {
                 write_atomically(&dir.join(name), bytes, private).map_err(|e| io(name, &e))

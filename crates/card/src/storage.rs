@@ -295,6 +295,29 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     })
 }
 
+/// Removes what writers killed mid-commit left beside the image: the
+/// temporary files `.NAME.tmp-PID` of `write_atomically`. Called with the
+/// image's lock held, so no live writer owns one. Best effort.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// One card image in one file, encrypted at rest, written atomically, held
 /// by one process at a time.
 #[derive(Debug)]
@@ -346,6 +369,7 @@ impl FileStorage {
             Err(std::fs::TryLockError::WouldBlock) => return Err(StorageError::Busy(path.display().to_string())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
+        remove_stale_temporaries(path);
         Ok(FileStorage {
             path: path.to_owned(),
             secret,

@@ -572,6 +572,8 @@ struct PinAnswer {
     name: Phrase,
     remaining: u8,
     limit: u8,
+    /// Whether the PIN was ever set (a minor's signature PIN, a face card's PINs are not).
+    set: bool,
 }
 
 #[derive(Serialize)]
@@ -598,7 +600,12 @@ impl Answer for ShowAnswer {
             line(L_SIGN, cert(&self.sign_certificate)),
         ];
         for pin in &self.pins {
-            lines.push(line(L_PIN, format!("{}: {}/{}", pin.name, pin.remaining, pin.limit)));
+            let value = if pin.set {
+                format!("{}: {}/{}", pin.name, pin.remaining, pin.limit)
+            } else {
+                format!("{}: 未設定 / not set", pin.name)
+            };
+            lines.push(line(L_PIN, value));
         }
         lines
     }
@@ -627,6 +634,13 @@ fn show(a: &ShowArgs) -> Result<ShowAnswer, Failure> {
     };
     let auth_certificate = summary(jpki::AUTH_CERT);
     let sign_certificate = summary(jpki::SIGN_CERT);
+    let set: Vec<(PinRef, bool)> = PinRef::ALL
+        .into_iter()
+        .map(|pin| {
+            let (app, fid) = pin.location();
+            (pin, image.pin(app, fid).is_some_and(|p| p.is_set()))
+        })
+        .collect();
     let mut reader = VirtualReader::new(a.file.card.display().to_string(), card);
     let mut client = JpkiClient::new(&mut reader);
     let pins = PinRef::ALL
@@ -639,6 +653,7 @@ fn show(a: &ShowArgs) -> Result<ShowAnswer, Failure> {
                     name: pin_phrase(pin),
                     remaining: s.remaining,
                     limit: s.limit,
+                    set: set.iter().any(|(p, is_set)| *p == pin && *is_set),
                 })
                 .map_err(|e| Failure::from_parts(EXIT_RULE, "card", e.to_string()))
         })

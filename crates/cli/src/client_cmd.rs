@@ -229,6 +229,9 @@ struct PinLine {
     remaining: u8,
     limit: u8,
     locked: bool,
+    /// `false` for the signature PIN of a card without a signature
+    /// certificate (a minor's, an adult ward's): its tries mean nothing.
+    in_use: bool,
 }
 
 #[derive(Serialize)]
@@ -241,11 +244,14 @@ impl Answer for StatusAnswer {
     fn lines(&self) -> Vec<Line> {
         let mut lines = vec![line(L_READER, &self.reader)];
         for pin in &self.pins {
-            let locked = if pin.locked { " ロック / locked" } else { "" };
-            lines.push(line(
-                L_PIN,
-                format!("{}: {}/{}{locked}", pin.name, pin.remaining, pin.limit),
-            ));
+            let value = if !pin.in_use {
+                format!("{}: 署名用電子証明書なし / no signature certificate", pin.name)
+            } else if pin.locked {
+                format!("{}: {}/{} ロック / locked", pin.name, pin.remaining, pin.limit)
+            } else {
+                format!("{}: {}/{}", pin.name, pin.remaining, pin.limit)
+            };
+            lines.push(line(L_PIN, value));
         }
         lines
     }
@@ -253,6 +259,13 @@ impl Answer for StatusAnswer {
 
 fn status(client: &mut JpkiClient<'_>) -> Result<StatusAnswer, Failure> {
     let pins = client.status().map_err(client_failure)?;
+    // The signature CA's certificate is written only with a signature
+    // certificate; its absence (free to read) says the signature PIN is unused.
+    let signature = match client.read_ca_certificate(JpkiKey::Sign) {
+        Ok(_) => true,
+        Err(ClientError::Content(_)) | Err(ClientError::Refused { .. }) => false,
+        Err(e) => return Err(client_failure(e)),
+    };
     Ok(StatusAnswer {
         reader: client.reader().name(),
         pins: pins
@@ -263,6 +276,7 @@ fn status(client: &mut JpkiClient<'_>) -> Result<StatusAnswer, Failure> {
                 remaining: s.remaining,
                 limit: s.limit,
                 locked: s.remaining == 0,
+                in_use: s.pin != PinRef::Sign || signature,
             })
             .collect(),
     })
