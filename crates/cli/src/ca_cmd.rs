@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use mynacard_pki::ca::{
-    read_secret, CaRepository, CertificateAuthority, IssuanceOptionsConfig, IssueRequest, KeyAccess,
+    default_passphrase, read_secret, CaRepository, CertificateAuthority, IssuanceOptionsConfig, IssueRequest, KeyAccess,
 };
 use mynacard_pki::name::Hierarchy;
 use mynacard_pki::profile::{self, Holder, Profile, Sex};
@@ -275,24 +275,12 @@ pub fn key_access(keys: &KeyArgs) -> Result<KeyAccess, Failure> {
 }
 
 fn passphrase(keys: &KeyArgs, create: bool) -> Result<Vec<u8>, Failure> {
-    if let Ok(p) = std::env::var("MYNACARD_CA_PASSPHRASE") {
-        return Ok(p.into_bytes());
+    if std::env::var("MYNACARD_CA_PASSPHRASE").is_err() {
+        if let Some(file) = &keys.passphrase_file {
+            return read_secret(file).map_err(pki);
+        }
     }
-    if let Some(file) = &keys.passphrase_file {
-        return read_secret(file).map_err(pki);
-    }
-    let default = keys.dir.join("passphrase");
-    if create {
-        use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-        let mut raw = [0u8; 24];
-        SystemRandom::new()
-            .fill(&mut raw)
-            .map_err(|_| Failure::internal("the random generator failed".into()))?;
-        let text: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        write_atomically(&default, format!("{text}\n").as_bytes(), true).map_err(pki)?;
-        return Ok(text.into_bytes());
-    }
-    read_secret(&default).map_err(pki)
+    default_passphrase(&keys.dir, create).map_err(pki)
 }
 
 /// Opens the CA in `keys.dir`.

@@ -1728,6 +1728,14 @@ impl mynacard_pki::ca::CaRepository for SecondProcessOpensTheCa {
         self.inner.pending()
     }
 
+    fn good_issued_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<mynacard_pki::ca::CertificateRecord>, mynacard_pki::PkiError> {
+        self.inner.good_issued_between(from, to)
+    }
+
     fn set_status(
         &self,
         serial: &mynacard_pki::Serial,

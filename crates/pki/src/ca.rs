@@ -60,6 +60,9 @@ pub struct CertificateRecord {
     pub status: CertStatus,
 }
 
+/// The `profile` of end-entity certificates in [`CertificateRecord`].
+pub const END_ENTITY_PROFILES: [&str; 4] = ["sign", "auth", "smartphone-sign", "smartphone-auth"];
+
 /// A status change as the responders poll for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusEvent {
@@ -85,6 +88,11 @@ pub trait CaRepository: Send + Sync {
     fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, PkiError>;
     /// Pending records (recorded, never signed).
     fn pending(&self) -> Result<Vec<CertificateRecord>, PkiError>;
+    /// End-entity certificates ([`END_ENTITY_PROFILES`]) still good whose
+    /// notBefore is in `[from, to)`, in notBefore order: what a lifecycle
+    /// authority checks against its registry to find certificates issued
+    /// for an operation that never completed.
+    fn good_issued_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<CertificateRecord>, PkiError>;
     /// Replaces the status of `serial` if it is still `expected`; returns
     /// whether it did (compare-and-set), and logs a status event.
     fn set_status(&self, serial: &Serial, expected: &CertStatus, new: &CertStatus) -> Result<bool, PkiError>;
@@ -878,6 +886,25 @@ pub fn load_responders(dir: &Path, access: &KeyAccess) -> Result<Vec<ResponderKe
         .collect()
 }
 
+/// The passphrase of a software-key CA in `dir` when none is given
+/// explicitly: `MYNACARD_CA_PASSPHRASE`, else the file `dir/passphrase`;
+/// with `create`, a missing file is made (48 random hex digits, mode 0600)
+/// — a convenience for demos and tests; production supplies its own.
+pub fn default_passphrase(dir: &Path, create: bool) -> Result<Vec<u8>, PkiError> {
+    if let Ok(p) = std::env::var("MYNACARD_CA_PASSPHRASE") {
+        return Ok(p.into_bytes());
+    }
+    let path = dir.join("passphrase");
+    if create && !path.exists() {
+        let mut raw = [0u8; 24];
+        aws_lc_rs::rand::fill(&mut raw).map_err(|_| PkiError::Signer("the random generator failed".into()))?;
+        let text: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        write_atomically(&path, format!("{text}\n").as_bytes(), true)?;
+        return Ok(text.into_bytes());
+    }
+    read_secret(&path)
+}
+
 /// Reads a passphrase file (trailing newline removed).
 pub fn read_secret(path: &Path) -> Result<Vec<u8>, PkiError> {
     let mut bytes = read(path)?;
@@ -907,7 +934,9 @@ pub mod memory {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
-    use super::{CaRepository, CertificateRecord, StatusEvent};
+    use chrono::{DateTime, Utc};
+
+    use super::{CaRepository, CertificateRecord, StatusEvent, END_ENTITY_PROFILES};
     use crate::name::Hierarchy;
     use crate::status::{CertStatus, RevokedEntry};
     use crate::{PkiError, Serial};
@@ -973,6 +1002,27 @@ pub mod memory {
                 .filter(|r| r.der.is_none())
                 .cloned()
                 .collect())
+        }
+
+        fn good_issued_between(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<CertificateRecord>, PkiError> {
+            let mut found: Vec<CertificateRecord> = self
+                .lock()?
+                .records
+                .values()
+                .filter(|r| {
+                    END_ENTITY_PROFILES.contains(&r.profile.as_str())
+                        && r.status == CertStatus::Good
+                        && r.not_before >= from
+                        && r.not_before < to
+                })
+                .cloned()
+                .collect();
+            found.sort_by_key(|r| r.not_before);
+            Ok(found)
         }
 
         fn set_status(&self, serial: &Serial, expected: &CertStatus, new: &CertStatus) -> Result<bool, PkiError> {

@@ -68,11 +68,29 @@ fn secret_of(card: &std::path::Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The card image of `--card`, loaded once.
+/// The card image of `--card`, loaded once from a private copy (the card
+/// itself may be held by a `card insert` process).
 fn image(options: &Options) -> Result<CardImage, Error> {
     let path = options.card.as_ref().ok_or("--card CARD is required")?;
-    let mut storage = FileStorage::open(path, StorageSecret::load(&secret_of(path))?)?;
-    Ok(storage.load()?)
+    let (dir, copy) = private_copy(path)?;
+    let result = (|| {
+        let mut storage = FileStorage::open(&copy, StorageSecret::load(&secret_of(&copy))?)?;
+        Ok(storage.load()?)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// A copy of the card image and its secret in a fresh temporary directory.
+fn private_copy(path: &std::path::Path) -> Result<(PathBuf, PathBuf), Error> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("card-bench-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let copy = dir.join("card");
+    std::fs::copy(path, &copy)?;
+    std::fs::copy(secret_of(path), secret_of(&copy))?;
+    Ok((dir, copy))
 }
 
 /// Runs `step` until `seconds` have passed (at least 20 times); returns per second and count.
@@ -186,11 +204,7 @@ fn in_process(options: &Options, mode: &str) -> Result<(f64, u64, &'static str),
 /// is a decrement committed durably before the compare, then the restore.
 fn verify_on_file(options: &Options) -> Result<(f64, u64, &'static str), Error> {
     let path = options.card.as_ref().ok_or("--card CARD is required")?;
-    let dir = std::env::temp_dir().join(format!("card-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let copy = dir.join("card");
-    std::fs::copy(path, &copy)?;
-    std::fs::copy(secret_of(path), secret_of(&copy))?;
+    let (dir, copy) = private_copy(path)?;
     let result = (|| {
         let mut card = Card::new(FileStorage::open(&copy, StorageSecret::load(&secret_of(&copy))?)?)?;
         card.power_on();

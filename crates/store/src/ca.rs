@@ -349,6 +349,20 @@ impl CaRepository for SqliteCaRepository {
         rows.map(|r| r.map_err(repo_error).and_then(record_from)).collect()
     }
 
+    fn good_issued_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<CertificateRecord>, PkiError> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT {RECORD_COLUMNS} FROM ca_certificate WHERE status = 'good' \
+                 AND profile IN ('sign', 'auth', 'smartphone-sign', 'smartphone-auth') AND not_before >= ?1 AND not_before < ?2 ORDER BY not_before"
+            ))
+            .map_err(repo_error)?;
+        let rows = statement
+            .query_map(rusqlite::params![from.timestamp(), to.timestamp()], record_from_row)
+            .map_err(repo_error)?;
+        rows.map(|r| r.map_err(repo_error).and_then(record_from)).collect()
+    }
+
     fn set_status(&self, serial: &Serial, expected: &CertStatus, new: &CertStatus) -> Result<bool, PkiError> {
         let mut connection = self.lock()?;
         let tx = connection
