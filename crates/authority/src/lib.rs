@@ -41,14 +41,29 @@
 //! - [`actor`]: who acts and what they may do.
 //! - [`card_store`]: the card images, apart from the registry.
 //! - [`issuance`]: residents, applications, production, delivery.
+//! - [`certify`]: new key pairs and certificates on a card already delivered.
+//! - [`moves`]: move-out, move-in, changes of the record, death, abroad.
+//! - [`lapse`]: lapses found from the registry's facts.
+//! - [`loss`]: hotline suspension, loss report, found, reissue, return.
+//! - [`window`]: PIN reset, face-recognition conversion, certificate renewal.
+//! - [`batch`]: the nightly batch.
+//! - [`records`]: disclosure-logged reads of the registry.
+//! - [`reconcile`]: what a crash left between effects and record.
 
 pub mod actor;
 pub mod card_store;
+pub mod certify;
 pub mod clock;
 pub mod error;
+pub mod batch;
 pub mod issuance;
+pub mod lapse;
+pub mod loss;
+pub mod moves;
 mod operation;
 pub mod reconcile;
+pub mod records;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
