@@ -350,7 +350,11 @@ impl Authority {
     /// card certificates are superseded.
     pub fn produce(&self, actor: &Actor, key: &str, application_id: i64) -> Result<Produced, AuthorityError> {
         let op = self.operation(actor, "card.produce", key, &application_id)?;
-        if let Some(done) = self.replay(&op)? {
+        if let Some(done) = self.replay::<Produced>(&op)? {
+            // What follows the commit may not have happened (a crash): again,
+            // idempotently.
+            self.cards.finish_production(&done.card_serial)?;
+            self.push_statuses(&done.superseded)?;
             return Ok(done);
         }
         if !matches!(actor.role, Role::Producer | Role::System) {
@@ -566,6 +570,7 @@ impl Authority {
         });
         match recorded {
             Ok(Recorded::Done(report)) => {
+                self.after_record()?;
                 self.cards.finish_production(&card_serial)?;
                 self.push_statuses(&report.superseded)?;
                 Ok(report)
@@ -680,6 +685,9 @@ impl Authority {
                 ),
             ))
         })?;
+        if matches!(recorded, Recorded::Done(_)) {
+            self.after_record()?;
+        }
         Ok(match recorded {
             Recorded::Done(d) | Recorded::Replayed(d) => d,
         })

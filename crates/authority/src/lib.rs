@@ -51,11 +51,11 @@
 //! - [`reconcile`]: what a crash left between effects and record.
 
 pub mod actor;
+pub mod batch;
 pub mod card_store;
 pub mod certify;
 pub mod clock;
 pub mod error;
-pub mod batch;
 pub mod issuance;
 pub mod lapse;
 pub mod loss;
@@ -113,6 +113,25 @@ pub struct Authority {
     cards: CardStore,
     clock: Arc<dyn Clock>,
     policies: Policies,
+    /// A failure to inject at the next pass through a point of the
+    /// operation run (tests of atomicity; see [`Fault`]).
+    fault: std::sync::Mutex<Option<Fault>>,
+    /// How old leftovers must be before reconciliation removes them.
+    grace: std::sync::Mutex<chrono::TimeDelta>,
+}
+
+/// Points of the operation run where a failure can be injected
+/// ([`Authority::inject_fault`]): the operation then fails there as if the
+/// registry or the machine had, and must leave nothing half-done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// After the effects (CA, card), before the record transaction.
+    BeforeRecord,
+    /// Inside the record transaction, after its writes, before the commit.
+    InRecord,
+    /// After the commit, before the effects that follow it (the card image
+    /// put in place, statuses pushed to the CA).
+    AfterRecord,
 }
 
 impl std::fmt::Debug for Authority {
@@ -149,6 +168,8 @@ impl Authority {
             cards,
             clock,
             policies: config.policies,
+            fault: std::sync::Mutex::new(None),
+            grace: std::sync::Mutex::new(reconcile::GRACE),
         };
         authority.reconcile()?;
         Ok(authority)
@@ -182,6 +203,32 @@ impl Authority {
     /// The rules' policy switches.
     pub fn policies(&self) -> &Policies {
         &self.policies
+    }
+
+    /// Arms a one-shot failure at `point` of the next operation that passes
+    /// it (for tests of atomicity and recovery; harmless otherwise).
+    pub fn inject_fault(&self, point: Fault) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(point);
+    }
+
+    /// Fails here if a fault is armed for `point` (and disarms it).
+    pub(crate) fn fault_point(&self, point: Fault) -> Result<(), AuthorityError> {
+        let mut armed = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        if *armed == Some(point) {
+            *armed = None;
+            return Err(AuthorityError::Card(format!("injected failure at {point:?}")));
+        }
+        Ok(())
+    }
+
+    /// How old a leftover must be before reconciliation removes it
+    /// (default [`reconcile::GRACE`]; tests shorten it).
+    pub fn set_reconcile_grace(&self, grace: chrono::TimeDelta) {
+        *self.grace.lock().unwrap_or_else(|e| e.into_inner()) = grace;
+    }
+
+    pub(crate) fn reconcile_grace(&self) -> chrono::TimeDelta {
+        *self.grace.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

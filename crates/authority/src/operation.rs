@@ -71,11 +71,13 @@ impl Authority {
         R: Serialize + DeserializeOwned,
         F: FnMut(&mut Tx<'_>) -> Result<(R, Audit), AuthorityError>,
     {
-        self.db.transaction(|tx| {
+        self.fault_point(crate::Fault::BeforeRecord)?;
+        let recorded: Recorded<R> = self.db.transaction(|tx| -> Result<Recorded<R>, AuthorityError> {
             if let Some(text) = idempotency::lookup(tx, op.key, op.name, &op.hash)? {
                 return Ok(Recorded::Replayed(decode(&text)?));
             }
             let (response, audit_entry) = body(tx)?;
+            self.fault_point(crate::Fault::InRecord)?;
             let text = serde_json::to_string(&response).map_err(|e| AuthorityError::BadRequest(e.to_string()))?;
             idempotency::store(tx, op.key, op.name, &op.hash, &text, op.at)?;
             audit::append(
@@ -89,7 +91,18 @@ impl Authority {
                 },
             )?;
             Ok(Recorded::Done(response))
-        })
+        })?;
+        Ok(recorded)
+    }
+
+    /// To be called by an operation right after its record committed and
+    /// before the effects that follow the commit: an injected failure here
+    /// is like a crash after the commit. Such an error must not be
+    /// compensated (the operation is done); the caller's retry (same key)
+    /// finds the record and re-runs the following effects, which are
+    /// idempotent.
+    pub(crate) fn after_record(&self) -> Result<(), AuthorityError> {
+        self.fault_point(crate::Fault::AfterRecord)
     }
 }
 

@@ -49,14 +49,21 @@ impl Authority {
             if known.is_some() {
                 self.cards.finish_production(&serial)?;
                 done.productions_finished.push(serial);
-            } else if self.cards.producing_age(&serial).is_none_or(|age| age > GRACE) {
+            } else if self
+                .cards
+                .producing_age(&serial)
+                .is_none_or(|age| age > self.reconcile_grace())
+            {
                 self.cards.discard_production(&serial);
                 done.productions_discarded.push(serial);
             }
         }
 
         // Certificates issued for operations never recorded.
-        let candidates = self.ca.repository().good_issued_between(now - HORIZON, now - GRACE)?;
+        let candidates = self
+            .ca
+            .repository()
+            .good_issued_between(now - HORIZON, now - self.reconcile_grace())?;
         for record in candidates {
             let hex = record.serial.to_hex();
             let known = self

@@ -37,6 +37,7 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 fn unique(name: &str) -> String {
+    let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let mut noise = [0u8; 4];
     aws_lc_rs::rand::fill(&mut noise).expect("random");
     format!(
