@@ -88,7 +88,11 @@ impl Authority {
         Ok(made)
     }
 
-    fn certify_inner(&self, request: &CertifyRequest<'_>, made: &mut Vec<NewCertificate>) -> Result<(), AuthorityError> {
+    fn certify_inner(
+        &self,
+        request: &CertifyRequest<'_>,
+        made: &mut Vec<NewCertificate>,
+    ) -> Result<(), AuthorityError> {
         let card_error = |e: &dyn std::fmt::Display| AuthorityError::Card(e.to_string());
         let mut chip = self.cards.open_card(request.card_serial)?;
         chip.power_on();
@@ -138,7 +142,9 @@ impl Authority {
     /// finds later.
     pub fn revoke_unrecorded(&self, made: &[NewCertificate]) {
         for c in made {
-            let _ = self.ca.revoke(&c.serial, CrlReason::CessationOfOperation, self.clock.now());
+            let _ = self
+                .ca
+                .revoke(&c.serial, CrlReason::CessationOfOperation, self.clock.now());
         }
     }
 }
