@@ -5,6 +5,8 @@
 //! top-level subcommands. Whatever goes wrong ends as one line on stderr and
 //! a non-zero exit status, never as a panic or a usage dump.
 
+mod audit_cmd;
+mod batch_cmd;
 mod ca_cmd;
 mod card_cmd;
 mod client_cmd;
@@ -44,6 +46,10 @@ enum Command {
     Card(card_cmd::CardArgs),
     /// 利用者クライアントソフト: PIN tries, certificates, signing, PIN change, My Number (PC/SC or a card image)
     Client(client_cmd::ClientArgs),
+    /// The nightly batch: lapses, expiries, renewal notices (idempotent, resumable)
+    Batch(batch_cmd::BatchArgs),
+    /// The audit trail: verify its hash chain
+    Audit(audit_cmd::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Ocsp(args) => ocsp_cmd::run(args),
         Command::Card(args) => card_cmd::run(args),
         Command::Client(args) => client_cmd::run(args),
+        Command::Batch(args) => batch_cmd::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
     }
 }
 
