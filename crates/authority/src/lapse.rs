@@ -32,7 +32,7 @@ use mynacard_store::registry::{
     self, Card, CardStatus, CertKind, CertificateRecord, CertificateStatus, Resident, ResidentStatus, SurfaceEntry,
     SurfaceEntryKind,
 };
-use mynacard_store::{Tx, Value};
+use mynacard_store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -290,32 +290,12 @@ pub(crate) fn state_changed() -> AuthorityError {
     AuthorityError::refused("state_changed", "the record changed meanwhile; try again")
 }
 
-/// The cards in use whose holder's facts may lapse them (a superset of
-/// those that lapse, bar plain expiry): the holder moved out, died or left
-/// Japan; moved in after the card was issued and the card shows no address
-/// since; or the card, bounded by a period of stay, is past its expiry.
-const CANDIDATES: &str = "FROM cards c JOIN residents r ON r.id = c.resident_id \
-     WHERE c.status IN ('active', 'suspended') AND (r.status <> 'resident' \
-     OR (r.move_in_notified_on IS NOT NULL AND r.move_in_notified_on > c.issued_on \
-         AND NOT EXISTS (SELECT 1 FROM surface_entries s WHERE s.card_serial = c.serial \
-             AND s.kind = 'address' AND s.entered_on >= r.move_in_notified_on)) \
-     OR (r.residence_kind = 'foreign_with_stay' AND c.expires_on < ?1))";
-
 fn count_candidates(tx: &mut Tx<'_>, today: NaiveDate) -> Result<u64, AuthorityError> {
-    let n = tx
-        .query_one(&format!("SELECT COUNT(*) {CANDIDATES}"), &[Value::Date(today)])?
-        .i64(0)?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(registry::count_lapse_candidates(tx, today)?)
 }
 
 fn candidates(tx: &mut Tx<'_>, today: NaiveDate, after: &str, limit: i64) -> Result<Vec<String>, AuthorityError> {
-    tx.query(
-        &format!("SELECT c.serial {CANDIDATES} AND c.serial > ?2 ORDER BY c.serial LIMIT ?3"),
-        &[Value::Date(today), Value::from(after), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|row| row.text(0).map_err(AuthorityError::from))
-    .collect()
+    Ok(registry::lapse_candidates(tx, today, after, limit)?)
 }
 
 /// The assessment of one card on `today`, if it is in use.

@@ -35,7 +35,7 @@ use mynacard_store::registry::{
     CertificateRecord, CertificateStatus, Fee, LossCause, LossChannel, LossReportStatus, ResidentStatus, Stored,
     StoredResident,
 };
-use mynacard_store::{disclosure, Tx, Value};
+use mynacard_store::{disclosure, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -292,16 +292,12 @@ fn without_spaces(text: &str) -> String {
 /// The residents matching a hotline lookup (name without spaces, birth
 /// date, address prefix).
 fn matching_residents(tx: &mut Tx<'_>, lookup: &HolderLookup) -> Result<Vec<StoredResident>, AuthorityError> {
-    // The store has no search by holder data yet: one indexed-by-date
-    // select of ids, the rest compared here.
-    let rows = tx.query(
-        "SELECT id FROM residents WHERE birth_date = ?1 ORDER BY id",
-        &[Value::Date(lookup.birth_date)],
-    )?;
+    // Residents born that day, then name and address compared here.
+    let ids = registry::residents_born_on(tx, lookup.birth_date)?;
     let name = without_spaces(&lookup.name);
     let mut out = Vec::new();
-    for row in rows {
-        let r = resident(tx, row.i64(0)?)?;
+    for id in ids {
+        let r = resident(tx, id)?;
         let address_ok = lookup
             .address_prefix
             .as_deref()

@@ -9,7 +9,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mynacard_pki::status::{CertStatus, CrlReason, StatusChange};
 use mynacard_pki::Serial;
 use mynacard_store::registry::{self, CertificateRecord, CertificateStatus};
-use mynacard_store::Value;
 use serde::Serialize;
 
 use crate::error::AuthorityError;
@@ -77,13 +76,9 @@ impl Authority {
 
         // Statuses recorded in the registry, missed by the CA.
         let changed: Vec<CertificateRecord> = self.db.read(|tx| {
-            let rows = tx.query(
-                "SELECT serial FROM certificates WHERE status IN ('revoked', 'hold', 'good') AND revoked_at >= ?1",
-                &[Value::Timestamp(now - HORIZON)],
-            )?;
             let mut out = Vec::new();
-            for row in rows {
-                if let Some(c) = registry::get_certificate(tx, &row.text(0)?)? {
+            for serial in registry::certificates_status_changed_since(tx, now - HORIZON)? {
+                if let Some(c) = registry::get_certificate(tx, &serial)? {
                     out.push(c);
                 }
             }

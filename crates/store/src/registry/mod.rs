@@ -31,6 +31,7 @@ mod loss;
 mod municipalities;
 mod notices;
 mod pin_resets;
+mod queries;
 mod residents;
 
 use std::ops::Deref;
@@ -48,6 +49,7 @@ pub use loss::*;
 pub use municipalities::*;
 pub use notices::*;
 pub use pin_resets::*;
+pub use queries::*;
 pub use residents::*;
 
 use crate::db::Row;
