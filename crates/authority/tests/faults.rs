@@ -319,3 +319,207 @@ fn a_certificate_status_the_ca_missed_is_pushed_by_reconciliation() {
         );
     });
 }
+
+mod move_in_and_reissue {
+    use super::*;
+    use mynacard_authority::loss::{LossReport, LostCard, Reissue, ReissueEvidenceGiven};
+    use mynacard_authority::moves::{Destination, MoveIn, MoveOut};
+    use mynacard_rules::fee::FeeCause;
+    use mynacard_store::registry::{CertKind, ResidentStatus};
+    use mynacard_store::registry::{LossCause, LossChannel};
+    use zeroize::Zeroizing;
+
+    const SAPPORO_ADDRESS: &str = "北海道札幌市中央区北１条西２丁目";
+
+    fn count_actions(w: &World, action: &str) -> usize {
+        w.db()
+            .read(|tx| audit::list(tx, 0, 10_000).map(|all| all.iter().filter(|e| e.action == action).count()))
+            .expect("audit")
+    }
+
+    fn moved_out(w: &World) -> (i64, String) {
+        let id = w.resident("123456789018", "番号　花子", date(1985, 4, 1));
+        let serial = w.issue_card(id, ApplicationKind::New);
+        w.authority
+            .move_out(
+                &w.clerk(CHIYODA),
+                &w.key(),
+                &MoveOut {
+                    resident_id: id,
+                    planned_move_out_on: date(2026, 4, 1),
+                    destination: Destination::Municipality(SAPPORO.into()),
+                    abroad_with_continued_use: false,
+                },
+            )
+            .expect("move-out");
+        w.set_today(date(2026, 4, 3));
+        (id, serial)
+    }
+
+    fn move_in_request(id: i64) -> MoveIn {
+        MoveIn {
+            resident_id: id,
+            municipality: SAPPORO.into(),
+            moved_in_on: date(2026, 4, 2),
+            new_address: SAPPORO_ADDRESS.into(),
+            continued_use: true,
+            registry_pin: Zeroizing::new("2468".into()),
+            new_signature_certificate: true,
+        }
+    }
+
+    #[test]
+    fn a_move_in_that_fails_before_its_commit_changes_nothing_and_its_retry_acts_once() {
+        on_both("fault-move-in", date(2026, 3, 25), |w| {
+            let (id, serial) = moved_out(w);
+            let good_before = ca_good(w);
+            for point in [Fault::BeforeRecord, Fault::InRecord] {
+                w.authority.inject_fault(point);
+                w.authority
+                    .move_in(&w.clerk(SAPPORO), "move-in-1", &move_in_request(id))
+                    .expect_err("injected");
+                let r = w
+                    .db()
+                    .read(|tx| registry::get_resident(tx, id))
+                    .expect("read")
+                    .expect("resident");
+                assert_eq!(r.status, ResidentStatus::MovedOut, "{point:?}: not moved in");
+                assert!(!r.address.starts_with("北海道"), "{point:?}: the old address");
+                let entries = w
+                    .db()
+                    .read(|tx| registry::list_surface_entries(tx, &serial))
+                    .expect("entries");
+                assert!(
+                    entries.iter().all(|e| !e.text.contains("札幌")),
+                    "{point:?}: no surface entry"
+                );
+                assert_eq!(
+                    ca_good(w),
+                    good_before,
+                    "{point:?}: the signature certificate made for it is revoked"
+                );
+            }
+            let moved = w
+                .authority
+                .move_in(&w.clerk(SAPPORO), "move-in-1", &move_in_request(id))
+                .expect("retry");
+            let again = w
+                .authority
+                .move_in(&w.clerk(SAPPORO), "move-in-1", &move_in_request(id))
+                .expect("replayed");
+            assert_eq!(format!("{moved:?}"), format!("{again:?}"));
+            assert_eq!(count_actions(w, "resident.move_in"), 1, "one move-in recorded");
+            let valid_sign = w
+                .db()
+                .read(|tx| registry::valid_certificate(tx, id, CertKind::Sign))
+                .expect("read");
+            let sign = valid_sign.expect("a new signature certificate");
+            assert!(ca_good(w).contains(&sign.serial));
+            assert!(audit::verify(w.db()).expect("verify").is_intact());
+        });
+    }
+
+    fn lost(w: &World) -> (i64, String) {
+        let id = w.resident("123456789018", "番号　花子", date(1985, 4, 1));
+        let serial = w.issue_card(id, ApplicationKind::New);
+        w.authority
+            .suspend_lost_card(
+                &Actor::hotline("hotline:001"),
+                &w.key(),
+                &LossReport {
+                    card: LostCard::Serial(serial.clone()),
+                    cause: LossCause::Loss,
+                    reported_at: None,
+                    channel: LossChannel::Hotline,
+                    note: None,
+                },
+            )
+            .expect("suspend");
+        (id, serial)
+    }
+
+    fn reissue_request(id: i64) -> Reissue {
+        Reissue {
+            resident_id: id,
+            cause: FeeCause::Loss,
+            evidence: ReissueEvidenceGiven {
+                police_receipt_number: Some("R-2026-000123".into()),
+                ..ReissueEvidenceGiven::default()
+            },
+            not_holders_fault: None,
+            with_certificates: true,
+        }
+    }
+
+    #[test]
+    fn a_reissue_that_fails_before_its_commit_charges_nothing_and_its_retry_charges_once() {
+        on_both("fault-reissue", date(2026, 11, 2), |w| {
+            let (id, serial) = lost(w);
+            for point in [Fault::BeforeRecord, Fault::InRecord] {
+                w.authority.inject_fault(point);
+                w.authority
+                    .reissue(&w.clerk(CHIYODA), "reissue-1", &reissue_request(id))
+                    .expect_err("injected");
+                let fees = w.db().read(|tx| registry::list_fees(tx, id)).expect("fees");
+                assert!(fees.is_empty(), "{point:?}: no fee charged");
+                let card = w
+                    .db()
+                    .read(|tx| registry::get_card(tx, &serial))
+                    .expect("read")
+                    .expect("card");
+                assert_eq!(card.status, CardStatus::Suspended, "{point:?}: the old card as it was");
+            }
+            let done = w
+                .authority
+                .reissue(&w.clerk(CHIYODA), "reissue-1", &reissue_request(id))
+                .expect("retry");
+            let again = w
+                .authority
+                .reissue(&w.clerk(CHIYODA), "reissue-1", &reissue_request(id))
+                .expect("replayed");
+            assert_eq!(format!("{done:?}"), format!("{again:?}"));
+            let fees = w.db().read(|tx| registry::list_fees(tx, id)).expect("fees");
+            assert_eq!(fees.len(), 1, "charged once");
+            assert_eq!(fees[0].amount_yen, 1000);
+        });
+    }
+
+    #[test]
+    fn a_reissue_that_fails_after_its_commit_reaches_the_ca_through_reconciliation() {
+        on_both("fault-reissue-after", date(2026, 11, 2), |w| {
+            let (id, serial) = lost(w);
+            let held: Vec<String> = w
+                .db()
+                .read(|tx| registry::list_certificates_for_card(tx, &serial))
+                .expect("certs")
+                .iter()
+                .map(|c| c.serial.clone())
+                .collect();
+            w.authority.inject_fault(Fault::AfterRecord);
+            w.authority
+                .reissue(&w.clerk(CHIYODA), "reissue-1", &reissue_request(id))
+                .expect_err("injected after the commit");
+            // Recorded: the registry revoked the held certificates; the CA
+            // has them on hold still, until reconciliation.
+            let at_ca = |serial: &str| {
+                w.authority
+                    .ca()
+                    .repository()
+                    .certificate(&Serial::from_hex(serial).expect("serial"))
+                    .expect("CA")
+                    .expect("known")
+                    .status
+            };
+            let pushed = w.authority.reconcile().expect("reconcile").statuses_pushed;
+            for serial in &held {
+                assert!(pushed.contains(serial), "{serial} pushed");
+                assert!(
+                    matches!(at_ca(serial), CertStatus::Revoked { reason, .. } if reason != mynacard_pki::status::CrlReason::CertificateHold),
+                    "{serial} revoked for good at the CA"
+                );
+            }
+            let fees = w.db().read(|tx| registry::list_fees(tx, id)).expect("fees");
+            assert_eq!(fees.len(), 1);
+        });
+    }
+}
