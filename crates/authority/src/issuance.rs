@@ -209,6 +209,27 @@ impl Authority {
         .map(drop)
     }
 
+    /// Adds the real list of the 1,741 municipalities (those missing);
+    /// answers how many were added. One audited operation.
+    pub fn seed_municipalities(&self, actor: &Actor, key: &str) -> Result<usize, AuthorityError> {
+        let op = self.operation(actor, "municipality.seed", key, &"all")?;
+        if let Some(added) = self.replay(&op)? {
+            return Ok(added);
+        }
+        if !matches!(actor.role, Role::System | Role::Producer) {
+            return Err(AuthorityError::Forbidden(
+                "the list of municipalities is set up by the system".into(),
+            ));
+        }
+        let recorded = self.record(&op, |tx| {
+            let added = registry::seed_municipalities(tx)?;
+            Ok((added, Audit::new("municipality:*", json!({"added": added}))))
+        })?;
+        Ok(match recorded {
+            Recorded::Done(n) | Recorded::Replayed(n) => n,
+        })
+    }
+
     /// Registers a resident (住民登録); answers the registry's id.
     pub fn register_resident(&self, actor: &Actor, key: &str, new: &NewResident) -> Result<i64, AuthorityError> {
         let op = self.operation(actor, "resident.register", key, new)?;

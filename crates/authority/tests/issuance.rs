@@ -168,3 +168,26 @@ fn staff_of_another_municipality_cannot_act() {
         assert!(nothing.is_empty());
     });
 }
+
+#[test]
+fn the_real_list_of_municipalities_is_set_up_once() {
+    on_both("municipalities", date(2026, 11, 2), |w| {
+        let system = Actor::system("setup");
+        // The harness added Chiyoda and Sapporo already.
+        assert_eq!(w.authority.seed_municipalities(&system, "seed-1").expect("seed"), 1739);
+        assert_eq!(
+            w.authority.seed_municipalities(&system, "seed-1").expect("replay"),
+            1739
+        );
+        assert_eq!(w.authority.seed_municipalities(&system, "seed-2").expect("again"), 0);
+        let all = w.db().read(|tx| registry::list_municipalities(tx)).expect("list");
+        assert_eq!(all.len(), 1741);
+        let naha = all.iter().find(|m| m.code.to_string() == "472018").expect("Naha");
+        assert_eq!((naha.name_ja.as_str(), naha.name_en.as_str()), ("那覇市", "Naha-shi"));
+        let err = w
+            .authority
+            .seed_municipalities(&w.clerk(CHIYODA), "seed-3")
+            .expect_err("staff");
+        assert_eq!(err.code(), "forbidden");
+    });
+}
