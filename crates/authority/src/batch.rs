@@ -59,6 +59,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Months, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use mynacard_rules::card::Residence;
 use mynacard_rules::renewal::notice_date;
+use mynacard_rules::Policies;
 use mynacard_store::registry::{
     self, BatchRun, BatchStatus, CardStatus, CertificateStatus, Notice, NoticeKind, NoticeSubject,
 };
@@ -508,7 +509,6 @@ impl Authority {
         at: DateTime<Utc>,
     ) -> Result<Page, AuthorityError> {
         let yesterday = date.pred_opt().unwrap_or(date);
-        let horizon = notice_horizon(date, self.policies.notice_lead_months);
         match step {
             BatchStep::CardExpiries => walk_page(
                 tx,
@@ -547,10 +547,11 @@ impl Authority {
             ),
             BatchStep::CardNotices => {
                 let mut stay_bounded = HashMap::new();
+                let range = self.notice_expiries(tx, step, date)?;
                 walk_page(
                     tx,
                     cursor,
-                    (date, horizon),
+                    range,
                     limit,
                     registry::cards_expiring,
                     |c| &c.serial,
@@ -576,11 +577,12 @@ impl Authority {
                 )
             }
             BatchStep::CertificateNotices => {
+                let range = self.notice_expiries(tx, step, date)?;
                 let mut stay_bounded = HashMap::new();
                 walk_page(
                     tx,
                     cursor,
-                    (date, horizon),
+                    range,
                     limit,
                     registry::certificates_expiring,
                     |c| &c.serial,
@@ -742,13 +744,50 @@ fn walk_page<T>(
     })
 }
 
-/// The last expiry whose notice can be due by `date`: the notice goes out
-/// `lead` months before (plus a day, plus month-end clamping), so a month
-/// more is a safe bound; each candidate is then checked with the rules'
-/// [`notice_date`].
-fn notice_horizon(date: NaiveDate, lead_months: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(lead_months.saturating_add(1)))
-        .unwrap_or(NaiveDate::MAX)
+/// The first expiry whose notice date (rules.md §5) is after `day`.
+/// `notice_date` grows with the expiry, so the expiries whose notice falls
+/// in a span of days are one span of days too.
+fn first_expiry_noticed_after(day: NaiveDate, policies: &Policies) -> NaiveDate {
+    let lead = Months::new(policies.notice_lead_months);
+    let mut e = day
+        .checked_add_months(lead)
+        .and_then(|d| d.checked_sub_days(chrono::Days::new(7)))
+        .unwrap_or(day);
+    for _ in 0..400 {
+        if notice_date(e, policies) > day {
+            return e;
+        }
+        e = e.succ_opt().unwrap_or(NaiveDate::MAX);
+    }
+    e
+}
+
+/// The last expiry whose notice date is `day` or earlier.
+fn last_expiry_noticed_by(day: NaiveDate, policies: &Policies) -> NaiveDate {
+    first_expiry_noticed_after(day, policies)
+        .pred_opt()
+        .unwrap_or(NaiveDate::MIN)
+}
+
+impl Authority {
+    /// The expiries whose notices fall due on `date`: those whose notice date
+    /// is after the last day this step finished (or, the first time, any)
+    /// and by `date` — and that have not expired yet. Catch-up after missed
+    /// nights is included; a night reads only its own notices, not the
+    /// whole notice lead.
+    fn notice_expiries(
+        &self,
+        tx: &mut Tx<'_>,
+        step: BatchStep,
+        date: NaiveDate,
+    ) -> Result<(NaiveDate, NaiveDate), AuthorityError> {
+        let previous = registry::last_finished_batch_date(tx, step.as_str(), date)?;
+        let from = match previous {
+            Some(p) => first_expiry_noticed_after(p, &self.policies).max(date),
+            None => date,
+        };
+        Ok((from, last_expiry_noticed_by(date, &self.policies)))
+    }
 }
 
 /// Whether the resident is a foreign resident with a period of stay (no

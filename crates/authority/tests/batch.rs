@@ -175,6 +175,21 @@ fn renewal_notices_are_queued_once() {
 }
 
 #[test]
+fn a_night_without_a_batch_is_caught_up_the_next_night() {
+    on_both("batch_catch_up", date(2026, 11, 2), |w| {
+        let (id, _) = teenager_with_card(w, "10000000004");
+        // The batch ran the day before the notice date, then missed the
+        // notice date itself (2031-01-02).
+        let report = run(w, date(2031, 1, 1), 500);
+        assert_eq!(report.card_notices, 0);
+        let report = run(w, date(2031, 1, 3), 500);
+        assert_eq!((report.card_notices, report.certificate_notices), (1, 2), "{report:?}");
+        assert_eq!(notices(w, id).len(), 3);
+        assert_chain_intact(w);
+    });
+}
+
+#[test]
 fn foreign_residents_with_a_period_of_stay_get_no_notice() {
     on_both("batch_foreign", date(2026, 11, 2), |w| {
         let id = w
@@ -297,10 +312,10 @@ fn pages_and_a_crash_mid_step_resume_without_duplicates() {
         assert_eq!(left.processed, 1);
         let mut serials: Vec<&str> = holders.iter().map(|(_, s)| s.as_str()).collect();
         serials.sort();
-        assert_eq!(
-            left.cursor.as_deref(),
-            Some(format!("2031-04-01/1/{}", serials[0]).as_str()),
-            "the cursor: the expiry day, the window's width, the last serial done"
+        let cursor = left.cursor.clone().expect("a cursor");
+        assert!(
+            cursor.starts_with("2031-04-01/") && cursor.ends_with(&format!("/{}", serials[0])),
+            "the cursor: the expiry day, the window's width, the last serial done: {cursor}"
         );
         let queued: usize = holders.iter().map(|(id, _)| notices(w, *id).len()).sum();
         assert_eq!(queued, 1, "one page committed");

@@ -141,3 +141,13 @@ pub fn list_batch_runs(tx: &mut Tx<'_>, run_date: NaiveDate) -> Result<Vec<Batch
     .map(from_row)
     .collect()
 }
+
+/// The latest date before `before` on which `step` finished (`None` if it
+/// never did): where a daily step that covers "since the last run" starts.
+pub fn last_finished_batch_date(tx: &mut Tx<'_>, step: &str, before: NaiveDate) -> Result<Option<NaiveDate>> {
+    tx.query_one(
+        "SELECT MAX(run_date) FROM batch_runs WHERE step = ?1 AND status = 'done' AND run_date < ?2",
+        &[Value::from(step), Value::Date(before)],
+    )?
+    .opt_date(0)
+}
