@@ -180,7 +180,7 @@ fn the_real_list_of_municipalities_is_set_up_once() {
             1739
         );
         assert_eq!(w.authority.seed_municipalities(&system, "seed-2").expect("again"), 0);
-        let all = w.db().read(|tx| registry::list_municipalities(tx)).expect("list");
+        let all = w.db().read(registry::list_municipalities).expect("list");
         assert_eq!(all.len(), 1741);
         let naha = all.iter().find(|m| m.code.to_string() == "472018").expect("Naha");
         assert_eq!((naha.name_ja.as_str(), naha.name_en.as_str()), ("那覇市", "Naha-shi"));
