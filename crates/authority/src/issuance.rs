@@ -401,6 +401,12 @@ impl Authority {
                 format!("the application is {}", application.status.as_str()),
             ));
         }
+        if r.status != ResidentStatus::Resident {
+            return Err(AuthorityError::refused(
+                "not_a_resident",
+                format!("the resident's record is {}", r.status.as_str()),
+            ));
+        }
         let validity = card_validity(
             &CardIssuance {
                 born: r.birth_date,
@@ -521,6 +527,12 @@ impl Authority {
                     format!("the application is {}", app.status.as_str()),
                 ));
             }
+            if resident(tx, r.id)?.status != ResidentStatus::Resident {
+                return Err(AuthorityError::refused(
+                    "not_a_resident",
+                    "the resident's record changed meanwhile",
+                ));
+            }
             app.record.status = ApplicationStatus::Produced;
             registry::update_application(tx, &app)?;
             for old in &previous {
@@ -629,6 +641,12 @@ impl Authority {
             Ok::<_, AuthorityError>((card, r))
         })?;
         authorize(actor, r.municipality, "delivering a card")?;
+        if r.status != ResidentStatus::Resident {
+            return Err(AuthorityError::refused(
+                "not_a_resident",
+                format!("the resident's record is {}", r.status.as_str()),
+            ));
+        }
         if card.status != CardStatus::Produced {
             return Err(AuthorityError::refused(
                 "card_not_produced",
@@ -670,10 +688,34 @@ impl Authority {
             self.set_pins(card_serial, &chosen)?;
         }
         // 3. Record.
+        let mut superseded: Vec<String> = Vec::new();
         let recorded = self.record(&op, |tx| {
+            if resident(tx, r.id)?.status != ResidentStatus::Resident {
+                return Err(AuthorityError::refused(
+                    "not_a_resident",
+                    "the resident's record changed meanwhile",
+                ));
+            }
+            superseded.clear();
             let previous = registry::card_in_use(tx, r.id)?;
             if let Some(old) = &previous {
                 registry::set_card_status(tx, &old.serial, old.status, CardStatus::Returned, op.at)?;
+                // The returned card's certificates go with it (a certificate
+                // made on it after the new card's production, say).
+                for c in registry::list_certificates_for_card(tx, &old.serial)? {
+                    if c.status.is_valid()
+                        && registry::set_certificate_status(
+                            tx,
+                            &c.serial,
+                            c.status,
+                            CertificateStatus::Revoked,
+                            op.at,
+                            Some(CrlReason::Superseded),
+                        )?
+                    {
+                        superseded.push(c.serial);
+                    }
+                }
             }
             let mut card = registry::get_card(tx, card_serial)?
                 .ok_or_else(|| AuthorityError::NotFound(format!("card {card_serial}")))?;
@@ -708,6 +750,7 @@ impl Authority {
         })?;
         if matches!(recorded, Recorded::Done(_)) {
             self.after_record()?;
+            self.push_statuses(&superseded)?;
         }
         Ok(match recorded {
             Recorded::Done(d) | Recorded::Replayed(d) => d,

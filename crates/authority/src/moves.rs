@@ -51,7 +51,8 @@ use mynacard_rules::revocation::{
     auth_certificate_survives_move, signature_revocation_for, RecordChange, RevocationCause,
 };
 use mynacard_store::registry::{
-    self, Card, CardStatus, CertKind, CertificateRecord, Municipality, ResidentStatus, StoredResident, SurfaceEntryKind,
+    self, ApplicationStatus, Card, CardStatus, CertKind, CertificateRecord, Municipality, ResidentStatus,
+    StoredResident, SurfaceEntryKind,
 };
 use mynacard_store::{StoreError, Tx};
 use serde::{Deserialize, Serialize};
@@ -527,6 +528,11 @@ impl Authority {
             .iter()
             .find(|c| c.kind == CertKind::Auth && c.status.is_valid())
             .map(|c| c.not_after);
+        // A new card produced and not yet delivered holds the holder's valid
+        // signature certificate: a second one cannot coexist.
+        let waiting_sign = registry::valid_certificate(tx, after.id, CertKind::Sign)?
+            .and_then(|c| c.card_serial)
+            .filter(|serial| serial != &card.serial);
         let validity = certificate_validity(
             &CertificateIssuance {
                 born: after.birth_date,
@@ -538,6 +544,14 @@ impl Authority {
             },
             &self.policies,
         )?;
+        if let Some(existing) = &waiting_sign {
+            return Err(AuthorityError::refused(
+                "new_card_waiting",
+                format!(
+                    "the new card {existing} waiting for delivery carries the signature certificate; deliver it instead"
+                ),
+            ));
+        }
         if let Some(refusal) = validity.sign_refusal {
             return Err(AuthorityError::refused(
                 "signature_not_allowed",
@@ -1164,6 +1178,17 @@ impl Authority {
                 let (l, more) = lapse::lapse_if_due(tx, &card, &assessment, op.at)?;
                 lapsed = l;
                 revoked.extend(more);
+            }
+            // Applications still open die with the resident: nothing is
+            // produced for them any more.
+            for mut app in registry::list_applications(tx, r.id)? {
+                if matches!(
+                    app.status,
+                    ApplicationStatus::Received | ApplicationStatus::InProduction | ApplicationStatus::Produced
+                ) {
+                    app.record.status = ApplicationStatus::Cancelled;
+                    registry::update_application(tx, &app)?;
+                }
             }
             let mut invalidated = Vec::new();
             for card in registry::list_cards_for_resident(tx, r.id)? {
