@@ -323,14 +323,14 @@ fn perform(w: &World, key: &str, call: &Call) -> Result<serde_json::Value, Autho
 /// it) rather than a malfunction. A registry constraint error is a
 /// malfunction: the authority must refuse such a request itself.
 fn is_refusal(e: &AuthorityError) -> bool {
-    match e {
+    matches!(
+        e,
         AuthorityError::Forbidden(_)
-        | AuthorityError::NotFound(_)
-        | AuthorityError::Refused { .. }
-        | AuthorityError::BadRequest(_)
-        | AuthorityError::Rule(_) => true,
-        _ => false,
-    }
+            | AuthorityError::NotFound(_)
+            | AuthorityError::Refused { .. }
+            | AuthorityError::BadRequest(_)
+            | AuthorityError::Rule(_)
+    )
 }
 
 // ------------------------------------------------------------------------
