@@ -18,7 +18,7 @@ use crate::error::AuthorityError;
 #[derive(Debug)]
 pub struct CardStore {
     dir: PathBuf,
-    secret: [u8; 32],
+    secret: StorageSecret,
 }
 
 const PRODUCING: &str = ".producing";
@@ -32,15 +32,9 @@ impl CardStore {
     pub fn open(dir: &Path) -> Result<CardStore, AuthorityError> {
         std::fs::create_dir_all(dir).map_err(|e| card_error(format!("{}: {e}", dir.display())))?;
         let secret = StorageSecret::load_or_create(&dir.join(".secret")).map_err(card_error)?;
-        let bytes = std::fs::read(dir.join(".secret")).map_err(card_error)?;
-        let secret_bytes: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| card_error("the card store's secret is not 32 bytes"))?;
-        drop(secret);
         Ok(CardStore {
             dir: dir.to_owned(),
-            secret: secret_bytes,
+            secret,
         })
     }
 
@@ -59,7 +53,7 @@ impl CardStore {
     }
 
     fn secret(&self) -> StorageSecret {
-        StorageSecret::from_bytes(self.secret)
+        self.secret.clone()
     }
 
     /// A blank card for production, in its `.producing` file.
