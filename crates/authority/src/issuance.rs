@@ -450,7 +450,7 @@ impl Authority {
                 },
             },
             expiry: validity.expiry,
-            face_image: placeholder_photo(r.id),
+            face_image: mynacard_card::production::placeholder_photo(&format!("resident {}", r.id)),
             signature,
             face_recognition: application.face_recognition,
             pins: DeliveryPins::default(),
@@ -802,16 +802,6 @@ impl Authority {
         }
         Ok(())
     }
-}
-
-/// A stand-in photograph (SVG) until the application carries one.
-fn placeholder_photo(resident_id: i64) -> Vec<u8> {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"300\"><rect width=\"240\" height=\"300\" \
-fill=\"#dfe6ee\"/><circle cx=\"120\" cy=\"115\" r=\"60\" fill=\"#9aa9b8\"/><text x=\"120\" y=\"290\" \
-font-size=\"12\" text-anchor=\"middle\">{resident_id}</text></svg>"
-    )
-    .into_bytes()
 }
 
 /// The registry's stored application type, for callers.

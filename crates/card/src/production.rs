@@ -449,5 +449,25 @@ pub fn text_image(text: &str) -> Vec<u8> {
     [TEXT_IMAGE_MARKER, text.as_bytes()].concat()
 }
 
+/// A stand-in face photograph (an SVG silhouette with `label` under it) for
+/// cards made without a photo: demos, tests, the simulation.
+pub fn placeholder_photo(label: &str) -> Vec<u8> {
+    let label: String = label
+        .chars()
+        .take(16)
+        .map(|c| match c {
+            '&' | '<' | '>' | '"' => ' ',
+            c => c,
+        })
+        .collect();
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"300\" viewBox=\"0 0 240 300\">\
+<rect width=\"240\" height=\"300\" fill=\"#dfe6ee\"/><circle cx=\"120\" cy=\"115\" r=\"60\" fill=\"#9aa9b8\"/>\
+<rect x=\"40\" y=\"190\" width=\"160\" height=\"110\" rx=\"70\" fill=\"#9aa9b8\"/>\
+<text x=\"120\" y=\"290\" font-size=\"14\" text-anchor=\"middle\" fill=\"#1a1a1a\">{label}</text></svg>"
+    )
+    .into_bytes()
+}
+
 /// The marker of [`text_image`].
 pub const TEXT_IMAGE_MARKER: &[u8] = b"mynacard-text:";

@@ -350,7 +350,7 @@ fn new(a: &NewArgs) -> Result<NewAnswer, Failure> {
         Some(path) => {
             std::fs::read(path).map_err(|e| Failure::usage("face_image", format!("{}: {e}", path.display())))?
         }
-        None => placeholder_face(&holder.name),
+        None => mynacard_card::production::placeholder_photo(&holder.name),
     };
     let serial = match &a.serial {
         Some(text) => CardSerial::parse(text).ok_or_else(|| Failure::usage("serial", "--serial: 16 hex digits"))?,
@@ -483,26 +483,6 @@ fn certificate_facts(der: &[u8]) -> Option<(String, NaiveDate)> {
     let not_after = tbs.validity().not_after.to_unix_duration().as_secs();
     let not_after = chrono::DateTime::from_timestamp(i64::try_from(not_after).ok()?, 0)?;
     Some((serial, mynacard_pki::time::jst_date(not_after)))
-}
-
-/// A stand-in photograph: an SVG with the holder's initial, as bytes.
-fn placeholder_face(name: &str) -> Vec<u8> {
-    let initial: String = name.chars().take(1).collect();
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"300\" viewBox=\"0 0 240 300\">\
-<rect width=\"240\" height=\"300\" fill=\"#dfe6ee\"/><circle cx=\"120\" cy=\"115\" r=\"60\" fill=\"#9aa9b8\"/>\
-<rect x=\"40\" y=\"190\" width=\"160\" height=\"110\" rx=\"70\" fill=\"#9aa9b8\"/>\
-<text x=\"120\" y=\"135\" font-size=\"56\" text-anchor=\"middle\" fill=\"#ffffff\">{}</text></svg>",
-        xml_escape(&initial)
-    )
-    .into_bytes()
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
