@@ -11,7 +11,6 @@ use mynacard_authority::batch::{BatchOptions, BatchProgress, BatchReport, BatchS
 use mynacard_authority::issuance::NewResident;
 use mynacard_authority::Clock;
 use mynacard_pki::status::CertStatus;
-use mynacard_pki::Serial;
 use mynacard_rules::numbers::MyNumber;
 use mynacard_store::registry::{self, ApplicationKind, BatchStatus, CardStatus, CertificateStatus, NoticeKind};
 use mynacard_store::{audit, StoreError};
@@ -46,16 +45,6 @@ fn certificates(w: &World, serial: &str) -> Vec<registry::CertificateRecord> {
     w.db()
         .read(|tx| registry::list_certificates_for_card(tx, serial))
         .expect("read")
-}
-
-fn ca_status(w: &World, serial_hex: &str) -> CertStatus {
-    w.authority
-        .ca()
-        .repository()
-        .certificate(&Serial::from_hex(serial_hex).expect("serial"))
-        .expect("CA")
-        .expect("known to the CA")
-        .status
 }
 
 fn notices(w: &World, resident: i64) -> Vec<registry::Notice> {

@@ -13,18 +13,6 @@ use mynacard_reader::{JpkiClient, PinRef};
 use mynacard_store::audit;
 use mynacard_store::registry::{self, ApplicationChannel, ApplicationKind, CardStatus, CertKind, CertificateStatus};
 
-fn ca_status(world: &World, serial_hex: &str) -> CertStatus {
-    let serial = Serial::from_hex(serial_hex).expect("serial");
-    world
-        .authority
-        .ca()
-        .repository()
-        .certificate(&serial)
-        .expect("CA")
-        .expect("known to the CA")
-        .status
-}
-
 #[test]
 fn a_card_is_applied_for_produced_and_delivered() {
     on_both("issue", date(2026, 11, 2), |w| {

@@ -11,7 +11,6 @@ use mynacard_authority::issuance::NewResident;
 use mynacard_authority::lapse::LapseDone;
 use mynacard_authority::moves::{ContinuedUse, Destination, MoveIn, MoveOut, ValidityChange};
 use mynacard_pki::status::{CertStatus, CrlReason};
-use mynacard_pki::Serial;
 use mynacard_store::audit;
 use mynacard_store::registry::{
     self, ApplicationKind, Card, CardStatus, CertKind, CertificateRecord, CertificateStatus, SurfaceEntry,
@@ -19,16 +18,6 @@ use mynacard_store::registry::{
 };
 use mynacard_store::StoreError;
 use zeroize::Zeroizing;
-
-fn ca_status(w: &World, serial_hex: &str) -> CertStatus {
-    w.authority
-        .ca()
-        .repository()
-        .certificate(&Serial::from_hex(serial_hex).expect("serial"))
-        .expect("CA")
-        .expect("known to the CA")
-        .status
-}
 
 fn card_of(w: &World, serial: &str) -> (Card, Vec<CertificateRecord>, Vec<SurfaceEntry>) {
     w.db()
@@ -79,11 +68,6 @@ fn assert_lapsed_everywhere(w: &World, serial: &str, on: NaiveDate, reason: &str
             c.kind
         );
     }
-}
-
-fn assert_audit_intact(w: &World) {
-    let report = audit::verify(w.db()).expect("verify");
-    assert!(report.is_intact(), "{report:?}");
 }
 
 fn batch_lapse_entries(w: &World) -> Vec<audit::AuditRecord> {

@@ -27,17 +27,6 @@ fn born() -> NaiveDate {
     date(BORN.0, BORN.1, BORN.2)
 }
 
-fn ca_status(world: &World, serial_hex: &str) -> CertStatus {
-    world
-        .authority
-        .ca()
-        .repository()
-        .certificate(&Serial::from_hex(serial_hex).expect("serial"))
-        .expect("CA")
-        .expect("known to the CA")
-        .status
-}
-
 fn ca_der(world: &World, serial_hex: &str) -> Vec<u8> {
     world
         .authority
@@ -67,11 +56,6 @@ fn certificates(w: &World, serial: &str) -> Vec<CertificateRecord> {
     w.db()
         .read(|tx| registry::list_certificates_for_card(tx, serial))
         .expect("read")
-}
-
-fn assert_audit_intact(w: &World) {
-    let report = audit::verify(w.db()).expect("verify");
-    assert!(report.is_intact(), "{report:?}");
 }
 
 fn audit_actions(w: &World) -> Vec<(String, String, String)> {

@@ -24,16 +24,6 @@ use zeroize::Zeroizing;
 
 const SAPPORO_ADDRESS: &str = "北海道札幌市中央区北１条西２丁目";
 
-fn ca_status(w: &World, serial_hex: &str) -> CertStatus {
-    w.authority
-        .ca()
-        .repository()
-        .certificate(&Serial::from_hex(serial_hex).expect("serial"))
-        .expect("CA")
-        .expect("known to the CA")
-        .status
-}
-
 fn ca_revoked_for(w: &World, serial_hex: &str) -> Option<CrlReason> {
     match ca_status(w, serial_hex) {
         CertStatus::Revoked { reason, .. } => Some(reason),
@@ -71,11 +61,6 @@ fn cert(s: &State, kind: CertKind) -> &CertificateRecord {
 
 fn audit_entries(w: &World) -> Vec<audit::AuditRecord> {
     w.db().read(|tx| audit::list(tx, 0, 10_000)).expect("audit")
-}
-
-fn assert_audit_intact(w: &World) {
-    let report = audit::verify(w.db()).expect("verify");
-    assert!(report.is_intact(), "{report:?}");
 }
 
 fn registry_tries(w: &World, serial: &str) -> u8 {

@@ -20,17 +20,6 @@ use mynacard_store::registry::{
 };
 use zeroize::Zeroizing;
 
-fn ca_status(world: &World, serial_hex: &str) -> CertStatus {
-    world
-        .authority
-        .ca()
-        .repository()
-        .certificate(&Serial::from_hex(serial_hex).expect("serial"))
-        .expect("CA")
-        .expect("known to the CA")
-        .status
-}
-
 fn ca_reason(world: &World, serial_hex: &str) -> Option<CrlReason> {
     match ca_status(world, serial_hex) {
         CertStatus::Good => None,
@@ -66,11 +55,6 @@ fn valid(w: &World, serial: &str, kind: CertKind) -> Option<CertificateRecord> {
     certificates(w, serial)
         .into_iter()
         .find(|c| c.kind == kind && c.status.is_valid())
-}
-
-fn assert_audit_intact(w: &World) {
-    let report = audit::verify(w.db()).expect("verify");
-    assert!(report.is_intact(), "{report:?}");
 }
 
 fn audit_log(w: &World) -> Vec<audit::AuditRecord> {

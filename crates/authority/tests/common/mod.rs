@@ -219,3 +219,20 @@ pub fn on_both(name: &str, today: NaiveDate, scenario: impl Fn(&World)) {
         scenario(&world);
     }
 }
+
+/// The CA's status of a certificate (hex serial) it has issued.
+pub fn ca_status(w: &World, serial_hex: &str) -> mynacard_pki::status::CertStatus {
+    w.authority
+        .ca()
+        .repository()
+        .certificate(&mynacard_pki::Serial::from_hex(serial_hex).expect("serial"))
+        .expect("CA")
+        .expect("known to the CA")
+        .status
+}
+
+/// The audit chain verifies.
+pub fn assert_audit_intact(w: &World) {
+    let report = mynacard_store::audit::verify(w.db()).expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+}
