@@ -26,11 +26,18 @@ use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod support;
+
+use support::{p, remove_stale_dirs, scratch_root, TempDir};
+
+/// The root of this binary's scratch directories (tests/support).
+const SCRATCH: &str = "card-pcsc";
 
 const BIN: &str = env!("CARGO_BIN_EXE_mynacard");
 
@@ -87,61 +94,6 @@ const TOOLS_HINT: &str = "the PC/SC tests need pcscd, vsmartcard-vpcd, opensc, o
 // ---------------------------------------------------------------------------
 // Temp dirs and commands
 
-fn scratch_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("card-pcsc")
-}
-
-/// Removes the dirs of earlier runs whose process is gone (the CA's dir
-/// lives in a static and is never dropped; a failed test keeps its own).
-fn remove_stale_dirs() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let Ok(entries) = std::fs::read_dir(scratch_root()) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let pid = name.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid {
-                if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    });
-}
-
-/// A directory of one test, removed when dropped unless the test failed.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        remove_stale_dirs();
-        let path = scratch_root().join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("kept {} for inspection", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 /// What a finished command left.
 #[derive(Debug)]
 struct Out {
@@ -162,10 +114,6 @@ impl Out {
 fn describe(command: &Command) -> String {
     let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
     format!("{} {}", command.get_program().to_string_lossy(), args.join(" "))
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 path")
 }
 
 /// Reads a pipe to its end, keeping the first [`OUTPUT_CAP`] bytes.
