@@ -13,6 +13,7 @@ mod client_cmd;
 mod ocsp_cmd;
 mod output;
 mod rules_cmd;
+mod serve_cmd;
 mod vocab;
 
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Batch(batch_cmd::BatchArgs),
     /// The audit trail: verify its hash chain
     Audit(audit_cmd::AuditArgs),
+    /// Run the whole system: window and hotline web UI, JSON API, OCSP, CRLs (--demo for demo data)
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Client(args) => client_cmd::run(args),
         Command::Batch(args) => batch_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     }
 }
 

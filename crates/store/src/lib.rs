@@ -21,6 +21,9 @@
 //!   Number and records).
 //! - [`idempotency`]: stored responses by idempotency key, so that a
 //!   retried request does not act twice.
+//! - [`access`]: the web server's access control — staff accounts, login
+//!   sessions and API keys, stored as hashes (the server hashes and keeps
+//!   the clock).
 //! - [`ca`]: the CA's own records on SQLite ([`SqliteCaRepository`], which
 //!   implements `mynacard_pki::ca::CaRepository`), a separate database file
 //!   with its own migrations.
@@ -28,6 +31,7 @@
 //! The registry never holds a card's private keys or PINs. Its functions
 //! take "now" and "today" from the caller: the store reads no clock.
 
+pub mod access;
 pub mod audit;
 pub mod ca;
 pub mod db;

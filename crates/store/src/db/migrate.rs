@@ -38,12 +38,14 @@ const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "registry"),
     migration!("sqlite", 2, "audit_log"),
     migration!("sqlite", 3, "disclosure_idempotency"),
+    migration!("sqlite", 4, "access"),
 ];
 
 const POSTGRES: &[Migration] = &[
     migration!("postgres", 1, "registry"),
     migration!("postgres", 2, "audit_log"),
     migration!("postgres", 3, "disclosure_idempotency"),
+    migration!("postgres", 4, "access"),
 ];
 
 /// The migrations of a backend, in order.
