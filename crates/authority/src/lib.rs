@@ -49,6 +49,7 @@
 //! - [`batch`]: the nightly batch.
 //! - [`records`]: disclosure-logged reads of the registry.
 //! - [`reconcile`]: what a crash left between effects and record.
+//! - [`worklist`]: the window's resident search and work list, the production queue.
 
 pub mod actor;
 pub mod batch;
@@ -64,6 +65,7 @@ mod operation;
 pub mod reconcile;
 pub mod records;
 pub mod window;
+pub mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

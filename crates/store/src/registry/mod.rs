@@ -34,6 +34,7 @@ mod notices;
 mod pin_resets;
 mod queries;
 mod residents;
+mod window_queries;
 
 use std::ops::Deref;
 
@@ -53,6 +54,7 @@ pub use notices::*;
 pub use pin_resets::*;
 pub use queries::*;
 pub use residents::*;
+pub use window_queries::*;
 
 use crate::db::Row;
 use crate::error::{Result, StoreError};
