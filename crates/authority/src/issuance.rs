@@ -161,6 +161,51 @@ pub(crate) fn residence(r: &Resident) -> Residence {
     r.residence
 }
 
+/// The record's own consistency, checked before the registry's CHECKs
+/// would refuse it (so that a window gets a reason, not a failure).
+fn check_new_resident(new: &NewResident, residence: Residence, today: NaiveDate) -> Result<(), AuthorityError> {
+    let bad = |m: &str| Err(AuthorityError::BadRequest(m.to_owned()));
+    for (field, value, max) in [
+        ("name", &new.name, 100),
+        ("name_kana", &new.name_kana, 200),
+        ("address", &new.address, 300),
+    ] {
+        if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+            return bad(&format!("{field}: 1 to {max} characters, no control characters"));
+        }
+    }
+    let n = new.nationality.as_bytes();
+    if n.len() != 2 || !n.iter().all(u8::is_ascii_uppercase) {
+        return bad("nationality: an ISO 3166-1 alpha-2 code such as JP");
+    }
+    let japanese = matches!(residence, Residence::Japanese);
+    if japanese != (new.nationality == "JP") {
+        return bad("a Japanese national (JP) has neither a period of stay nor permanent residence; a foreign resident is not JP");
+    }
+    let honseki = new.honseki.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    if japanese != honseki.is_some() {
+        return bad("本籍 (honseki): required for a Japanese national, none for a foreign resident");
+    }
+    let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN);
+    if new.birth_date > today || new.birth_date < earliest {
+        return bad("birth_date: between 1880-01-01 and today");
+    }
+    if let Some(until) = new.stay_until {
+        if until <= new.birth_date || until > today + chrono::Days::new(366 * 10) {
+            return bad("stay_until: after the birth date and within ten years");
+        }
+    }
+    for (field, value) in [
+        ("honseki", new.honseki.as_deref()),
+        ("household_id", new.household_id.as_deref()),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > 300 || v.chars().any(char::is_control)) {
+            return bad(&format!("{field}: at most 300 characters, no control characters"));
+        }
+    }
+    Ok(())
+}
+
 fn parse_sex(text: &str) -> Result<Sex, AuthorityError> {
     Sex::parse(text).ok_or_else(|| AuthorityError::BadRequest(format!("sex: male or female, not {text:?}")))
 }
@@ -250,6 +295,7 @@ impl Authority {
             }
         };
         let today = self.clock.today();
+        check_new_resident(new, residence, today)?;
         let resident = Resident {
             municipality,
             my_number,

@@ -662,6 +662,14 @@ impl Authority {
         })?;
         at_window(actor, r.municipality, "a move-out")?;
         must_be_resident(&r)?;
+        // 転出届 is taken from 30 days before the planned move-out (the
+        // window's practice and the one-stop service's bound, rules §14).
+        if request.planned_move_out_on > today + chrono::Days::new(30) {
+            return Err(AuthorityError::BadRequest(format!(
+                "the planned move-out ({}) is more than 30 days after today ({today})",
+                request.planned_move_out_on
+            )));
+        }
         let abroad = match &request.destination {
             Destination::Municipality(code) => {
                 let code = MunicipalityCode::parse(code)?;
@@ -1161,6 +1169,12 @@ impl Authority {
         not_after_today(request.died_on, today, "the death")?;
         let r = self.db.read(|tx| resident(tx, request.resident_id))?;
         at_window(actor, r.municipality, "recording a death")?;
+        if request.died_on < r.birth_date {
+            return Err(AuthorityError::BadRequest(format!(
+                "the death ({}) is before the birth ({})",
+                request.died_on, r.birth_date
+            )));
+        }
         if r.status == ResidentStatus::Deceased {
             return Err(AuthorityError::refused("deceased", "the death is recorded already"));
         }

@@ -168,6 +168,17 @@ impl Authority {
         which
             .check_format(&new)
             .map_err(|e| AuthorityError::BadRequest(format!("{} PIN: {e}", pin_name(which))))?;
+        if which == PinKind::Signature {
+            let on_card = self
+                .db
+                .read(|tx| registry::list_certificates_for_card(tx, card_serial))?;
+            if !on_card.iter().any(|c| c.kind == CertKind::Sign) {
+                return Err(AuthorityError::refused(
+                    "sign_pin_not_set",
+                    "the card was delivered without a signature certificate and has no signature PIN",
+                ));
+            }
+        }
         // 2. Effect: the PIN and its tries, on the card.
         self.set_pins(card_serial, &[(which, pin_name(which), &new)])?;
         drop(new);
