@@ -14,6 +14,7 @@ mod ocsp_cmd;
 mod output;
 mod rules_cmd;
 mod serve_cmd;
+mod staff_cmd;
 mod vocab;
 
 use std::process::ExitCode;
@@ -53,6 +54,10 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Run the whole system: window and hotline web UI, JSON API, OCSP, CRLs (--demo for demo data)
     Serve(serve_cmd::ServeArgs),
+    /// Staff accounts of the server: add, list, disable, enable
+    Staff(staff_cmd::StaffArgs),
+    /// API keys of kiosks and relying parties: create (shown once), list, revoke
+    ApiKey(staff_cmd::ApiKeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Batch(args) => batch_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Staff(args) => staff_cmd::run_staff(args),
+        Command::ApiKey(args) => staff_cmd::run_api_key(args),
     }
 }
 

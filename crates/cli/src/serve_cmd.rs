@@ -61,13 +61,24 @@ fn serve_until_stopped(a: &ServeArgs) -> Result<(), Failure> {
         "mynacard serve: opening {} (first run sets up the CA; this takes a few seconds)",
         a.data.display()
     );
-    let state = open_state(&config).map_err(|e| Failure::internal(format!("cannot open {}: {e}", a.data.display())))?;
+    // A fresh demo directory is seeded on its own clock first (the CA made
+    // on the earliest seeded day, so that cards issued years ago chain to it).
+    let opened = if a.demo {
+        mynacard_server::demo::open_demo_state(&config)
+    } else {
+        open_state(&config)
+    };
+    let state = opened.map_err(|e| Failure::internal(format!("cannot open {}: {e}", a.data.display())))?;
     let accounts = if a.demo {
         eprintln!("mynacard serve: preparing the demo data");
         mynacard_server::demo::prepare(&state).map_err(|e| Failure::internal(format!("demo data: {e}")))?
     } else {
         Vec::new()
     };
+    // Without any staff account (a fresh, non-demo directory) an
+    // administrator is made, its password printed once and kept 0600.
+    let initial = mynacard_server::bootstrap::ensure_initial_admin(&state)
+        .map_err(|e| Failure::internal(format!("the first administrator: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,6 +91,12 @@ fn serve_until_stopped(a: &ServeArgs) -> Result<(), Failure> {
             println!("  OCSP        http://{local}/ocsp");
             println!("  CRLs        http://{local}/crl/sign.crl  http://{local}/crl/auth.crl");
             println!("  operations  http://{local}/healthz  http://{local}/metrics");
+            if let Some((login, password)) = &initial {
+                println!(
+                    "  first administrator: {login} / {password}  (also in {})",
+                    mynacard_server::bootstrap::initial_password_file(&a.data).display()
+                );
+            }
             if !accounts.is_empty() {
                 println!("  demo accounts (login / password):");
                 for account in &accounts {

@@ -533,6 +533,9 @@ where
                 parts.extensions.insert(p.clone());
                 p.csrf_token
             }
+            // Only the login form is posted without a session; anywhere
+            // else an ended session sends the browser to the login page.
+            Err(refusal) if full_uri(&parts).path() != "/login" => return Err(refusal),
             Err(_) => cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_owned(),
         };
         let bytes = axum::body::to_bytes(body, crate::web::MAX_FORM_BYTES)

@@ -12,6 +12,8 @@
 //! - [`problem`]: RFC 9457 problem documents from the authority's errors.
 //! - [`api`]: the JSON API; [`web`]: the server-rendered pages.
 //! - [`production`]: J-LIS's production line as a background job.
+//! - [`bootstrap`]: the first administrator, and the staff-account and
+//!   API-key changes the admin API and `mynacard staff` share (audited).
 //! - [`demo`]: the demo's seed data and card wallet; [`clock`]: the
 //!   server's clock (fixed, or moved by the demo).
 //! - [`ocsp`], [`crl`]: revocation information; [`ops`]: health, metrics,
@@ -20,6 +22,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod bootstrap;
 pub mod clock;
 pub mod crl;
 pub mod demo;

@@ -163,6 +163,11 @@ fn title_of(code: &str, status: StatusCode) -> String {
         "unsupported_media_type" => "Unsupported media type",
         "payload_too_large" => "The request is too large",
         "demo_only" => "Only in demo mode",
+        "login_taken" => "The login is taken",
+        "name_taken" => "The name is taken",
+        "own_account" => "Not on your own account",
+        "constraint" => "The registry refused the record",
+        "invalid_idempotency_key" => "The Idempotency-Key is not valid",
         _ => "",
     };
     if known.is_empty() {
@@ -205,6 +210,12 @@ impl From<AuthorityError> for Problem {
                     Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
                 }
                 StoreError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+                // A registry CHECK or foreign key the request broke: the
+                // authority validates first, this is the last line.
+                StoreError::Constraint(_) | StoreError::Refused(_) => {
+                    tracing::warn!(error = %e, "the registry refused a record");
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "constraint", e.to_string())
+                }
                 StoreError::Busy(_) | StoreError::Serialization(_) | StoreError::Unavailable(_) => {
                     let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the registry is busy");
                     p.detail = Some("the registry is busy; nothing was recorded, try again".into());

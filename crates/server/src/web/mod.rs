@@ -11,9 +11,10 @@
 //! redirect → GET), so a reload never acts twice.
 //!
 //! Modules: [`login`] (login, logout, language), [`window`] (窓口),
-//! [`hotline`] (コールセンター), [`reader`] (the demo's virtual reader and
+//! [`hotline`] (コールセンター), [`admin`] (accounts and API keys), [`reader`] (the demo's virtual reader and
 //! card wallet), [`demo`] (the demo clock and nightly batch).
 
+pub mod admin;
 pub mod demo;
 pub mod hotline;
 pub mod login;
@@ -221,6 +222,7 @@ fn navigation(ctx: &PageContext) -> Markup {
             links.push(("/window", lang.t("窓口トップ", "Window")));
             links.push(("/window/residents", lang.t("住民検索", "Find a resident")));
             links.push(("/window/residents/new", lang.t("住民登録", "Register a resident")));
+            links.push(("/window/move-in", lang.t("転入届", "Move-in")));
         }
         Some(StaffRole::Hotline) => {
             links.push(("/hotline", lang.t("一時利用停止", "Suspend a card")));
@@ -262,7 +264,7 @@ fn banner_markup(lang: Lang, banner: &Banner) -> Markup {
         Banner::Info(t) => ("banner banner--info", lang.t("お知らせ", "Information"), t, "status"),
     };
     html! {
-        div class=(class) role=(role) tabindex="-1" {
+        div class=(format!("{class} no-print")) role=(role) tabindex="-1" {
             h2.banner__title { (heading) }
             p.banner__text { (text) }
         }
@@ -325,6 +327,7 @@ pub fn nothing() -> Markup {
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .merge(login::router())
+        .merge(admin::router())
         .merge(window::router())
         .merge(hotline::router())
         .merge(reader::router())

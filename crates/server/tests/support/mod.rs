@@ -39,6 +39,21 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("date")
 }
 
+/// Runs blocking registry work from a test: inside a multi-threaded
+/// runtime through `block_in_place` (the synchronous PostgreSQL client
+/// starts a runtime of its own, which tokio forbids on a worker thread).
+///
+/// A PostgreSQL `TestApp` must still be created and dropped outside the
+/// runtime (a `#[test]` that builds its own runtime for the calls): the
+/// registry's client closes its connection with a runtime of its own when
+/// the app is dropped.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 fn unique(name: &str) -> String {
     let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let mut noise = [0u8; 4];
@@ -115,7 +130,7 @@ impl TestApp {
             today: Some(today),
             secure_cookies: false,
         };
-        let state = open_state(&config).unwrap_or_else(|e| panic!("the server does not open: {e}"));
+        let state = blocking(|| open_state(&config)).unwrap_or_else(|e| panic!("the server does not open: {e}"));
         let router = router(state.clone(), None);
         let app = TestApp {
             state,
@@ -132,10 +147,12 @@ impl TestApp {
                 name_en: en.into(),
                 settings: serde_json::json!({}),
             };
-            app.state
-                .authority
-                .add_municipality(&system, &format!("muni:{code}"), &m)
-                .expect("municipality");
+            blocking(|| {
+                app.state
+                    .authority
+                    .add_municipality(&system, &format!("muni:{code}"), &m)
+            })
+            .expect("municipality");
         }
         app
     }
@@ -160,11 +177,13 @@ impl TestApp {
             role,
             municipality: municipality.map(|m| MunicipalityCode::parse(m).expect("code")),
         };
-        self.state
-            .authority
-            .db()
-            .transaction(|tx| insert_staff_account(tx, &new, chrono::Utc::now()))
-            .expect("staff account");
+        blocking(|| {
+            self.state
+                .authority
+                .db()
+                .transaction(|tx| insert_staff_account(tx, &new, chrono::Utc::now()))
+        })
+        .expect("staff account");
     }
 
     /// Creates a staff account and logs it in through the API.
@@ -203,7 +222,7 @@ impl TestApp {
 
     /// An API key of `kind`.
     pub fn api_key(&self, name: &str, kind: ApiKeyKind) -> As {
-        let (key, _) = create_api_key(self.state.authority.db(), name, kind, None).expect("api key");
+        let (key, _) = blocking(|| create_api_key(self.state.authority.db(), name, kind, None)).expect("api key");
         As {
             bearer: Some(key),
             ..As::default()
@@ -286,15 +305,16 @@ impl TestApp {
             adult_ward: false,
         };
         let actor = Actor::window("staff:setup", MunicipalityCode::parse(municipality).expect("code"));
-        self.state
-            .authority
-            .register_resident(&actor, &self.key(), &new)
-            .expect("register")
+        blocking(|| self.state.authority.register_resident(&actor, &self.key(), &new)).expect("register")
     }
 
     /// Applies for, produces and delivers a card (PINs 1234 / ABC123);
     /// answers the card's serial.
     pub fn issue_card(&self, municipality: &str, resident_id: i64) -> String {
+        blocking(|| self.issue_card_now(municipality, resident_id))
+    }
+
+    fn issue_card_now(&self, municipality: &str, resident_id: i64) -> String {
         let actor = Actor::window("staff:setup", MunicipalityCode::parse(municipality).expect("code"));
         let authority = &self.state.authority;
         let application = authority
@@ -330,7 +350,14 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(schema) = &self.schema {
+        let schema = self.schema.clone();
+        blocking(move || drop_schema(schema));
+    }
+}
+
+fn drop_schema(schema: Option<String>) {
+    {
+        if let Some(schema) = &schema {
             let base = std::env::var("MYNACARD_TEST_POSTGRES").unwrap_or_else(|_| POSTGRES.to_owned());
             if let Ok(mut client) = postgres::Client::connect(&base, postgres::NoTls) {
                 let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
