@@ -575,3 +575,34 @@ where
 fn serde_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes).into_owned().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse batterY"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash_so_unknown_logins_cost_the_same() {
+        // If it did not parse, a login for an unknown name would answer at
+        // once and tell which logins exist.
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("the dummy hash parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(!verify_password(DUMMY_HASH, "anything"));
+    }
+
+    #[test]
+    fn new_passwords_need_twelve_characters_and_tokens_are_random() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("twelve chars").is_ok());
+        assert_eq!(sha256_hex("abc").len(), 64);
+        assert_ne!(random_token(32), random_token(32));
+    }
+}
