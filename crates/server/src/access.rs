@@ -185,6 +185,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
         .read(|tx| store::staff_account_by_login(tx, login))
         .map_err(|_| LoginFailure::Invalid)?;
     let Some(account) = account else {
+        tracing::info!(login, reason = "unknown login", "staff login refused");
         // Spend the same time as a real check, so that timing does not
         // tell which logins exist.
         let _ = verify_password(DUMMY_HASH, password);
@@ -192,12 +193,15 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
     };
     if let Some(until) = account.locked_until {
         if until > now {
+            tracing::info!(login, reason = "locked", "staff login refused");
             return Err(LoginFailure::Locked(until));
         }
     }
     if account.disabled || !verify_password(&account.password_hash, password) {
         let lock = (account.failed_logins + 1 >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
         let _ = db.transaction(|tx| store::record_login_failure(tx, account.id, lock));
+        let reason = if account.disabled { "disabled" } else { "wrong password" };
+        tracing::info!(login, reason, locked = lock.is_some(), "staff login refused");
         return Err(match lock {
             Some(until) => LoginFailure::Locked(until),
             None => LoginFailure::Invalid,
@@ -218,6 +222,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
         store::insert_staff_session(tx, &session)
     })
     .map_err(|_| LoginFailure::Invalid)?;
+    tracing::info!(login, role = account.role.as_str(), "staff login");
     Ok(OpenedSession {
         principal: principal(&account, &session),
         token,

@@ -151,7 +151,6 @@ async fn login_submit(State(state): State<Arc<AppState>>, lang: Lang, CsrfForm(f
     let attempt = tokio::task::spawn_blocking(move || access::login(&db, &login, &password)).await;
     match attempt {
         Ok(Ok(opened)) => {
-            tracing::info!(login = %opened.principal.login, "staff login");
             let to = safe_next(form.next.as_deref()).unwrap_or_else(|| home_of(opened.principal.role).to_owned());
             let mut response = Redirect::to(&to).into_response();
             if let Ok(v) = access::session_cookie(&opened.token, state.settings.secure_cookies).parse() {
@@ -160,7 +159,6 @@ async fn login_submit(State(state): State<Arc<AppState>>, lang: Lang, CsrfForm(f
             response
         }
         Ok(Err(failure)) => {
-            tracing::info!(login = %form.login.trim(), "staff login refused");
             let message = match failure {
                 LoginFailure::Invalid => lang
                     .t(
