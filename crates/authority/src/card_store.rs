@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mynacard_card::{Card, CardImage, CardSerial, FileStorage, StorageSecret};
+use mynacard_card::{Card, CardImage, CardSerial, FileStorage, StorageError, StorageSecret};
 
 use crate::error::AuthorityError;
 
@@ -22,6 +22,9 @@ pub struct CardStore {
 }
 
 const PRODUCING: &str = ".producing";
+
+/// How long an operation waits for a card another one is using.
+pub const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn card_error(e: impl std::fmt::Display) -> AuthorityError {
     AuthorityError::Card(e.to_string())
@@ -85,8 +88,26 @@ impl CardStore {
     }
 
     /// Opens a produced card (at the window: delivery, PIN reset, conversion).
+    ///
+    /// A card is one chip: one operation at a time holds its image. Another
+    /// operation on the same card (a second request, the virtual reader)
+    /// waits for it, up to [`CARD_WAIT`], then gets
+    /// [`AuthorityError::CardBusy`] — a refusal to retry, not a failure.
     pub fn open_card(&self, serial: &str) -> Result<Card<FileStorage>, AuthorityError> {
-        let storage = FileStorage::open(&self.path(serial), self.secret()).map_err(card_error)?;
+        let path = self.path(serial);
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(5);
+        let storage = loop {
+            match FileStorage::open(&path, self.secret()) {
+                Ok(storage) => break storage,
+                Err(StorageError::Busy(_)) if started.elapsed() < CARD_WAIT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                }
+                Err(StorageError::Busy(_)) => return Err(AuthorityError::CardBusy(serial.to_owned())),
+                Err(e) => return Err(card_error(e)),
+            }
+        };
         Card::new(storage).map_err(card_error)
     }
 

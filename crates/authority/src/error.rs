@@ -41,6 +41,11 @@ pub enum AuthorityError {
     /// The card or the card store failed.
     #[error("card: {0}")]
     Card(String),
+    /// The card is being used by another operation (its image is locked)
+    /// and stayed so longer than a caller should wait; nothing was done,
+    /// the operation may be retried.
+    #[error("the card {0} is busy with another operation; try again")]
+    CardBusy(String),
 }
 
 impl From<StoreError> for AuthorityError {
@@ -79,6 +84,7 @@ impl AuthorityError {
             AuthorityError::Store(e) => e.code(),
             AuthorityError::Ca(e) => e.code(),
             AuthorityError::Card(_) => "card",
+            AuthorityError::CardBusy(_) => "card_busy",
         }
     }
 }

@@ -157,6 +157,7 @@ fn title_of(code: &str, status: StatusCode) -> String {
         "idempotency_key_reused" => "The Idempotency-Key was used for a different request",
         "conflict" => "The record changed meanwhile",
         "unavailable" => "The service is busy; try again",
+        "card_busy" => "The card is busy with another operation; try again",
         "internal" => "The server failed",
         "too_many_attempts" => "Too many failed attempts",
         "method_not_allowed" => "Method not allowed",
@@ -191,6 +192,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -223,6 +229,7 @@ impl From<AuthorityError> for Problem {
                 }
                 _ => Problem::internal(&e),
             },
+            AuthorityError::CardBusy(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, e.to_string()),
             AuthorityError::Ca(_) | AuthorityError::Card(_) => Problem::internal(&e),
         }
     }
