@@ -9,15 +9,16 @@
 //! The seeding runs once (on SQLite, into a template data directory); each
 //! test that changes something works on its own copy.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use chrono::{NaiveDate, TimeDelta};
-use http_body_util::BodyExt;
 use mynacard_authority::worklist::{ResidentQuery, ResidentSummary};
 use mynacard_authority::{Actor, Clock};
 use mynacard_reader::{JpkiClient, PinRef, VirtualReader};
@@ -27,11 +28,9 @@ use mynacard_server::app::{open_state, router, ServeConfig};
 use mynacard_server::demo::{self, DemoAccount, Scenario, Wallet};
 use mynacard_server::state::AppState;
 use mynacard_store::registry::{self, BatchStatus, CertKind, CertificateStatus};
+use support::web::{form_request, get_request, hidden, location};
+use support::{answer, date, Answer};
 use tower::ServiceExt;
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("date")
-}
 
 /// The day every test's demo opens on.
 fn today() -> NaiveDate {
@@ -156,40 +155,6 @@ impl Drop for Demo {
     }
 }
 
-/// A response.
-#[derive(Debug)]
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
-impl Page {
-    #[track_caller]
-    fn expect(self, status: StatusCode) -> Page {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
-        self
-    }
-
-    fn location(&self) -> String {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// The `_csrf` of the page's first form.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"_csrf\" value=\"")
-            .expect("a form with a CSRF token")
-            + 20;
-        self.text[at..].split('"').next().expect("token").to_owned()
-    }
-}
-
 /// A browser: cookies kept by name (the tests keep to one path each).
 struct Browser {
     router: Router,
@@ -197,22 +162,16 @@ struct Browser {
 }
 
 impl Browser {
-    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let request = if cookie.is_empty() {
-            request
-        } else {
-            request.header(header::COOKIE, cookie.join("; "))
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        for set in headers.get_all(header::SET_COOKIE) {
+    /// The `Cookie` header of the jar ("" when it is empty).
+    fn cookie(&self) -> String {
+        let pairs: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    /// Sends a request, keeping the cookies the answer sets.
+    async fn send(&mut self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        for set in response.headers().get_all(header::SET_COOKIE) {
             let text = set.to_str().expect("cookie");
             let pair = text.split(';').next().expect("pair");
             if let Some((k, v)) = pair.split_once('=') {
@@ -223,37 +182,23 @@ impl Browser {
                 }
             }
         }
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        Page {
-            status,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        answer(response).await
     }
 
-    async fn get(&mut self, path: &str) -> Page {
-        self.send(Request::builder().method(Method::GET).uri(path), Body::empty())
-            .await
+    async fn get(&mut self, path: &str) -> Answer {
+        let cookie = self.cookie();
+        self.send(get_request(path, &cookie)).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        self.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri(path)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
-            Body::from(body),
-        )
-        .await
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let cookie = self.cookie();
+        self.send(form_request(path, &cookie, fields)).await
     }
 
     /// Logs in through the login form.
     async fn log_in(&mut self, login: &str, password: &str) {
         let form = self.get("/login").await.expect(StatusCode::OK);
-        let token = form.csrf();
+        let token = hidden(&form.text, "_csrf");
         let done = self
             .post("/login", &[("_csrf", &token), ("login", login), ("password", password)])
             .await;
@@ -550,7 +495,7 @@ async fn the_virtual_reader_lists_the_wallet_and_reads_the_tries_left() {
         set_cookie.contains("Path=/demo/reader") && set_cookie.contains("HttpOnly"),
         "{set_cookie}"
     );
-    let token = wallet.csrf();
+    let token = hidden(&wallet.text, "_csrf");
 
     // Insert 佐藤's card: POST → redirect → the card read through the reader.
     let sato = demo.serial_of(Scenario::PinLocked);
@@ -558,9 +503,9 @@ async fn the_virtual_reader_lists_the_wallet_and_reads_the_tries_left() {
         .post("/demo/reader/insert", &[("_csrf", &token), ("serial", &sato)])
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert_eq!(inserted.location(), format!("/demo/reader/cards/{sato}"));
-    let card = browser.get(&inserted.location()).await.expect(StatusCode::OK);
-    let row = |page: &Page, pin: &str| -> String {
+    assert_eq!(location(&inserted), format!("/demo/reader/cards/{sato}"));
+    let card = browser.get(&location(&inserted)).await.expect(StatusCode::OK);
+    let row = |page: &Answer, pin: &str| -> String {
         let at = page.text.find(&format!("id=\"pin-{pin}\"")).expect("the PIN's row");
         page.text[at..].split("</tr>").next().expect("row").to_owned()
     };
@@ -580,23 +525,31 @@ async fn the_virtual_reader_lists_the_wallet_and_reads_the_tries_left() {
     let wrong = browser
         .post(
             &format!("{path}/verify"),
-            &[("_csrf", &page.csrf()), ("pin", "auth"), ("value", "0000")],
+            &[
+                ("_csrf", &hidden(&page.text, "_csrf")),
+                ("pin", "auth"),
+                ("value", "0000"),
+            ],
         )
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert!(wrong.location().contains("result=wrong&left=2"), "{}", wrong.location());
-    let page = browser.get(&wrong.location()).await.expect(StatusCode::OK);
+    assert!(location(&wrong).contains("result=wrong&left=2"), "{}", location(&wrong));
+    let page = browser.get(&location(&wrong)).await.expect(StatusCode::OK);
     assert!(page.text.contains("残り2回"));
     assert!(row(&page, "auth").contains(">2</span> / 3"));
     assert_eq!(tries(&demo.state, &yamada, PinRef::Auth), 2);
     let right = browser
         .post(
             &format!("{path}/verify"),
-            &[("_csrf", &page.csrf()), ("pin", "auth"), ("value", "1234")],
+            &[
+                ("_csrf", &hidden(&page.text, "_csrf")),
+                ("pin", "auth"),
+                ("value", "1234"),
+            ],
         )
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert!(right.location().contains("result=ok"));
+    assert!(location(&right).contains("result=ok"));
     assert_eq!(tries(&demo.state, &yamada, PinRef::Auth), 3);
 
     // The face-recognition card: no PIN usable.
@@ -619,7 +572,7 @@ async fn the_virtual_reader_lists_the_wallet_and_reads_the_tries_left() {
         )
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert_eq!(unknown.location(), "/demo/reader?error=no_card");
+    assert_eq!(location(&unknown), "/demo/reader?error=no_card");
     browser
         .get("/demo/reader/cards/4D4E000000000000")
         .await
@@ -632,7 +585,7 @@ async fn the_clock_page_moves_the_date_on_and_runs_the_batch() {
     let t = today();
     let mut nobody = demo.browser();
     let refused = nobody.get("/demo").await.expect(StatusCode::SEE_OTHER);
-    assert!(refused.location().starts_with("/login"), "{}", refused.location());
+    assert!(location(&refused).starts_with("/login"), "{}", location(&refused));
 
     let clerk = demo
         .accounts()
@@ -649,25 +602,28 @@ async fn the_clock_page_moves_the_date_on_and_runs_the_batch() {
     let moved = browser
         .post(
             "/demo/clock/advance",
-            &[("_csrf", &page.csrf()), ("days", "1"), ("batch", "yes")],
+            &[("_csrf", &hidden(&page.text, "_csrf")), ("days", "1"), ("batch", "yes")],
         )
         .await
         .expect(StatusCode::SEE_OTHER);
     assert!(
-        moved.location().starts_with("/demo?done=advanced&days=1&changed="),
+        location(&moved).starts_with("/demo?done=advanced&days=1&changed="),
         "{}",
-        moved.location()
+        location(&moved)
     );
     assert_eq!(demo.state.clock.today(), t + TimeDelta::days(1));
-    let page = browser.get(&moved.location()).await.expect(StatusCode::OK);
+    let page = browser.get(&location(&moved)).await.expect(StatusCode::OK);
     assert!(page.text.contains("日付を1日進めました"));
 
     // A date in the past is refused; the clock stays.
     let back = browser
-        .post("/demo/clock/date", &[("_csrf", &page.csrf()), ("date", "2026-11-01")])
+        .post(
+            "/demo/clock/date",
+            &[("_csrf", &hidden(&page.text, "_csrf")), ("date", "2026-11-01")],
+        )
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert_eq!(back.location(), "/demo?error=date");
+    assert_eq!(location(&back), "/demo?error=date");
     assert_eq!(demo.state.clock.today(), t + TimeDelta::days(1));
 
     // To a day past the foreign resident's stay and the move-in deadline:
@@ -676,14 +632,14 @@ async fn the_clock_page_moves_the_date_on_and_runs_the_batch() {
     let moved = browser
         .post(
             "/demo/clock/date",
-            &[("_csrf", &page.csrf()), ("date", &to), ("batch", "yes")],
+            &[("_csrf", &hidden(&page.text, "_csrf")), ("date", &to), ("batch", "yes")],
         )
         .await
         .expect(StatusCode::SEE_OTHER);
     assert!(
-        moved.location().contains("done=advanced&days=34&changed="),
+        location(&moved).contains("done=advanced&days=34&changed="),
         "{}",
-        moved.location()
+        location(&moved)
     );
     assert_eq!(demo.state.clock.today(), t + TimeDelta::days(35));
     for name in ["NGUYEN", "渡辺"] {
@@ -694,11 +650,11 @@ async fn the_clock_page_moves_the_date_on_and_runs_the_batch() {
     // The batch again the same day: nothing more to do.
     let page = browser.get("/demo").await.expect(StatusCode::OK);
     let again = browser
-        .post("/demo/batch", &[("_csrf", &page.csrf())])
+        .post("/demo/batch", &[("_csrf", &hidden(&page.text, "_csrf"))])
         .await
         .expect(StatusCode::SEE_OTHER);
-    assert_eq!(again.location(), "/demo?done=batch&changed=0");
-    let page = browser.get(&again.location()).await.expect(StatusCode::OK);
+    assert_eq!(location(&again), "/demo?done=batch&changed=0");
+    let page = browser.get(&location(&again)).await.expect(StatusCode::OK);
     assert!(page.text.contains("夜間処理を実行し、0件を処理しました"));
     let runs = demo
         .state
@@ -711,7 +667,10 @@ async fn the_clock_page_moves_the_date_on_and_runs_the_batch() {
     let wallet = browser.get("/demo/reader").await.expect(StatusCode::OK);
     let yamada = demo.serial_of(Scenario::RenewalDue);
     browser
-        .post("/demo/reader/insert", &[("_csrf", &wallet.csrf()), ("serial", &yamada)])
+        .post(
+            "/demo/reader/insert",
+            &[("_csrf", &hidden(&wallet.text, "_csrf")), ("serial", &yamada)],
+        )
         .await
         .expect(StatusCode::SEE_OTHER);
     // Without the CSRF token: refused, and the clock stays.

@@ -5,104 +5,19 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use mynacard_server::access::api_key;
 use mynacard_store::access::StaffRole;
+use support::web::*;
 use support::*;
-
-// ---- a small browser: cookies, hidden fields, form posts, redirects ----
-
-/// The `Cookie` header of a logged-in browser, in Japanese or English.
-fn cookies(who: &As, english: bool) -> String {
-    let session = who.cookie.clone().unwrap_or_default();
-    if english {
-        format!("{session}; mynacard_lang=en")
-    } else {
-        session
-    }
-}
-
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> Answer {
-    let request = Request::builder()
-        .method(Method::GET)
-        .uri(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .expect("request");
-    app.send(request).await
-}
-
-async fn post_form(app: &TestApp, path: &str, cookie: &str, fields: &[(String, String)]) -> Answer {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .finish();
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .expect("request");
-    app.send(request).await
-}
-
-/// Follows a redirect (303) with a GET.
-async fn follow(app: &TestApp, answer: Answer, cookie: &str) -> Answer {
-    let answer = answer.expect(StatusCode::SEE_OTHER);
-    let location = answer.headers["location"].to_str().expect("location").to_owned();
-    get_page(app, &location, cookie).await
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The hidden fields of the (first) form posting to `action`.
-fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("action=\"{action}\""))
-        .unwrap_or_else(|| panic!("no form posting to {action} in {html}"));
-    let form = &html[start..start + html[start..].find("</form>").expect("the form's end")];
-    form.split("<input")
-        .skip(1)
-        .filter_map(|rest| rest.split('>').next())
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value").unwrap_or_default())))
-        .collect()
-}
-
-/// The hidden fields of the form posting to `action`, and `extra`.
-fn filled(html: &str, action: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut fields = hidden_fields(html, action);
-    fields.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    fields
-}
-
-fn h1(html: &str) -> String {
-    let start = html.find("<h1").expect("an h1");
-    let start = start + html[start..].find('>').expect("h1 tag") + 1;
-    let end = start + html[start..].find("</h1>").expect("h1 end");
-    assert!(!html[end..].contains("<h1"), "one h1 per page");
-    html[start..end].to_owned()
-}
 
 /// The first `/prefix/{id}/suffix` action in the page after `after`.
 fn action_id(html: &str, after: &str, prefix: &str) -> String {
     let from = html.find(after).unwrap_or_else(|| panic!("{after} not in the page"));
-    let start = from + html[from..].find(&format!("action=\"{prefix}")).expect("an action") + "action=\"".len();
-    let end = start + html[start..].find('"').expect("the action's end");
-    html[start..end].to_owned()
+    format!(
+        "{prefix}{}",
+        between(&html[from..], &format!("action=\"{prefix}"), "\"")
+    )
 }
 
 /// The audit log's (actor, action) pairs.

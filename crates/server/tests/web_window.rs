@@ -5,9 +5,10 @@
 mod support;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use mynacard_rules::numbers::MyNumber;
 use mynacard_store::access::StaffRole;
+use support::web::*;
 use support::*;
 
 /// A logged-in browser: the session cookie (and the language cookie).
@@ -40,28 +41,12 @@ impl<'a> Browser<'a> {
     }
 
     async fn get(&self, path: &str) -> Answer {
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .header(header::COOKIE, &self.cookie)
-            .body(Body::empty())
-            .expect("request");
-        self.send(request).await
+        self.send(get_request(path, &self.cookie)).await
     }
 
     /// POSTs `fields` urlencoded, as a form does.
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(path)
-            .header(header::COOKIE, &self.cookie)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        self.send(request).await
+        self.send(form_request(path, &self.cookie, fields)).await
     }
 
     /// Follows a 303 to the page it names.
@@ -98,33 +83,6 @@ impl<'a> Browser<'a> {
             .iter()
             .any(|page| page.contains(&quoted) || page.contains(&text))
     }
-}
-
-fn location(answer: &Answer) -> String {
-    answer
-        .headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no Location ({}): {}", answer.status, answer.text))
-        .to_owned()
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {name} in the page: {html}"))
-        + needle.len();
-    let end = html[start..].find('"').expect("the end of the value");
-    html[start..start + end].to_owned()
-}
-
-/// The text between `before` and the next `after`, from the first `before`.
-fn between<'t>(text: &'t str, before: &str, after: &str) -> &'t str {
-    let start = text.find(before).unwrap_or_else(|| panic!("no {before:?} in {text}")) + before.len();
-    let end = text[start..].find(after).expect("the end");
-    &text[start..start + end]
 }
 
 fn my_number(base: &str) -> String {

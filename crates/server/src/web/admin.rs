@@ -32,7 +32,10 @@ use mynacard_store::registry::{self, Municipality};
 use mynacard_store::StoreError;
 use serde::Deserialize;
 
-use super::hotline::{date_time, error_summary, input_field, radios, Choice, Errors, Input, Radios};
+use super::forms::{
+    date_time, described_by, error_line, error_summary_or_refusal, field_class, input, radios, Choice, Errors, Input,
+    Radios,
+};
 use super::{hidden_fields, html_response, page, problem_page, role_name, Banner, Lang, PageContext};
 use crate::access::{check_new_password, hash_password, Administrator, CsrfForm, StaffPrincipal};
 use crate::bootstrap::{self, store_problem, AccountRequest, TxProblem};
@@ -310,7 +313,7 @@ async fn render_accounts(
         )) }
         section.narrow aria-labelledby="create-title" {
             h2 #create-title { (lang.t("アカウントを作成する", "Create an account")) }
-            (error_summary(lang, errors))
+            (error_summary_or_refusal(lang, errors))
             (account_form(ctx, form, errors, &municipalities))
         }
     };
@@ -330,64 +333,38 @@ fn municipality_label(lang: Lang, list: &[Municipality], code: Option<Municipali
 fn account_form(ctx: &PageContext, form: &AccountForm, errors: &Errors, municipalities: &[Municipality]) -> Markup {
     let lang = ctx.lang;
     let roles = [
-        Choice {
-            value: StaffRole::Window.as_str(),
-            label: lang.t("窓口職員", "Window clerk"),
-            hint: Some(lang.t(
-                "1つの市区町村の住民の手続を行います。市区町村を選んでください。",
-                "Serves the residents of one municipality: choose it below.",
-            )),
-        },
-        Choice {
-            value: StaffRole::Hotline.as_str(),
-            label: lang.t("コールセンター", "Hotline operator"),
-            hint: Some(lang.t(
-                "24時間、紛失・盗難の連絡を受けてカードを一時停止します。",
-                "Takes loss and theft reports at any hour and suspends cards.",
-            )),
-        },
-        Choice {
-            value: StaffRole::Admin.as_str(),
-            label: lang.t("管理者", "Administrator"),
-            hint: Some(lang.t(
-                "職員アカウントとAPIキーを管理します。",
-                "Manages staff accounts and API keys.",
-            )),
-        },
+        Choice::new(StaffRole::Window.as_str(), lang.t("窓口職員", "Window clerk")).hint(lang.t(
+            "1つの市区町村の住民の手続を行います。市区町村を選んでください。",
+            "Serves the residents of one municipality: choose it below.",
+        )),
+        Choice::new(
+            StaffRole::Hotline.as_str(),
+            lang.t("コールセンター", "Hotline operator"),
+        )
+        .hint(lang.t(
+            "24時間、紛失・盗難の連絡を受けてカードを一時停止します。",
+            "Takes loss and theft reports at any hour and suspends cards.",
+        )),
+        Choice::new(StaffRole::Admin.as_str(), lang.t("管理者", "Administrator")).hint(lang.t(
+            "職員アカウントとAPIキーを管理します。",
+            "Manages staff accounts and API keys.",
+        )),
     ];
-    let m_error = errors.of("municipality");
+    let m_error = errors.get("municipality");
     html! {
         form method="post" action="/admin/accounts" novalidate {
             (hidden_fields(ctx))
-            (input_field(lang, errors, &Input {
-                name: "login",
-                label: lang.t("ログインID", "Login"),
-                hint: Some(lang.t(
+            (input(lang, errors, Input::text("login", lang.t("ログインID", "Login"), &form.login)
+                .hint(lang.t(
                     "3〜64文字の半角英小文字・数字・「.」「_」「-」。例：chiyoda-tanaka",
                     "3 to 64 of a–z, 0–9, '.', '_' and '-', for example chiyoda-tanaka",
-                )),
-                value: &form.login,
-                class: "input input--short",
-                autocomplete: Some("off"),
-                ..Input::default()
-            }))
-            (input_field(lang, errors, &Input {
-                name: "display_name",
-                label: lang.t("表示名", "Display name"),
-                hint: Some(lang.t("画面と記録に表示される氏名", "The name shown on screen and in the records")),
-                value: &form.display_name,
-                autocomplete: Some("off"),
-                ..Input::default()
-            }))
-            (radios(lang, errors, &Radios {
-                name: "role",
-                legend: lang.t("役割", "Role"),
-                hint: None,
-                choices: &roles,
-                selected: &form.role,
-                inline: false,
-            }))
-            div.field.field--error[m_error.is_some()] {
+                ))
+                .short().autocomplete("off").no_spellcheck()))
+            (input(lang, errors, Input::text("display_name", lang.t("表示名", "Display name"), &form.display_name)
+                .hint(lang.t("画面と記録に表示される氏名", "The name shown on screen and in the records"))
+                .autocomplete("off").no_spellcheck()))
+            (radios(lang, errors, Radios::new("role", lang.t("役割", "Role"), &roles, &form.role)))
+            div class=(field_class(m_error.is_some())) {
                 label.label for="municipality" { (lang.t("市区町村（窓口職員の場合）", "Municipality (window clerks)")) }
                 @if municipalities.len() > MAX_SELECT {
                     p.hint #municipality-hint { (lang.t(
@@ -400,20 +377,15 @@ fn account_form(ctx: &PageContext, form: &AccountForm, errors: &Errors, municipa
                         "A window clerk acts only for the residents of this municipality.",
                     )) }
                 }
-                @if let Some(e) = m_error {
-                    p.error-message #municipality-error {
-                        span.visually-hidden { (lang.t("エラー：", "Error: ")) }
-                        (e)
-                    }
-                }
-                @let described = if m_error.is_some() { "municipality-hint municipality-error" } else { "municipality-hint" };
+                (error_line(lang, "municipality", m_error))
+                @let described = described_by("municipality", true, m_error.is_some());
                 @if municipalities.len() > MAX_SELECT {
                     input.input.input--short #municipality name="municipality" type="text" inputmode="numeric"
                         autocomplete="off" value=(form.municipality)
-                        aria-describedby=(described) aria-invalid=[m_error.map(|_| "true")];
+                        aria-describedby=[described.as_deref()] aria-invalid=[m_error.map(|_| "true")];
                 } @else {
                     select.select #municipality name="municipality"
-                        aria-describedby=(described) aria-invalid=[m_error.map(|_| "true")] {
+                        aria-describedby=[described.as_deref()] aria-invalid=[m_error.map(|_| "true")] {
                         option value="" { (lang.t("選んでください（窓口職員以外は不要）", "Choose (window clerks only)")) }
                         @for m in municipalities {
                             @let code = m.code.to_string();
@@ -424,18 +396,12 @@ fn account_form(ctx: &PageContext, form: &AccountForm, errors: &Errors, municipa
                     }
                 }
             }
-            (input_field(lang, errors, &Input {
-                name: "password",
-                label: lang.t("初期パスワード", "Initial password"),
-                hint: Some(lang.t(
+            (input(lang, errors, Input::text("password", lang.t("初期パスワード", "Initial password"), "")
+                .hint(lang.t(
                     "12〜128文字。本人に安全な方法で伝えてください。この画面には二度と表示されません。",
                     "12 to 128 characters. Give it to the person safely; it is never shown again.",
-                )),
-                value: "",
-                kind: "password",
-                autocomplete: Some("new-password"),
-                ..Input::default()
-            }))
+                ))
+                .password().autocomplete("new-password").no_spellcheck()))
             button.button type="submit" { (lang.t("アカウントを作成する", "Create the account")) }
         }
     }
@@ -737,7 +703,7 @@ async fn render_keys(
         }
         section.narrow aria-labelledby="create-title" {
             h2 #create-title { (lang.t("APIキーを発行する", "Create an API key")) }
-            (error_summary(lang, errors))
+            (error_summary_or_refusal(lang, errors))
             (key_form(ctx, form, errors))
         }
     };
@@ -747,45 +713,29 @@ async fn render_keys(
 fn key_form(ctx: &PageContext, form: &KeyForm, errors: &Errors) -> Markup {
     let lang = ctx.lang;
     let kinds = [
-        Choice {
-            value: ApiKeyKind::Kiosk.as_str(),
-            label: kind_name(lang, ApiKeyKind::Kiosk),
-            hint: Some(lang.t(
-                "コンビニ交付（証明書の交付）",
-                "Certificates printed at convenience stores",
-            )),
-        },
-        Choice {
-            value: ApiKeyKind::RelyingParty.as_str(),
-            label: kind_name(lang, ApiKeyKind::RelyingParty),
-            hint: Some(lang.t(
-                "電子署名・電子証明書の検証、OCSP",
-                "Verifying signatures and certificate status, OCSP",
-            )),
-        },
+        Choice::new(ApiKeyKind::Kiosk.as_str(), kind_name(lang, ApiKeyKind::Kiosk)).hint(lang.t(
+            "コンビニ交付（証明書の交付）",
+            "Certificates printed at convenience stores",
+        )),
+        Choice::new(
+            ApiKeyKind::RelyingParty.as_str(),
+            kind_name(lang, ApiKeyKind::RelyingParty),
+        )
+        .hint(lang.t(
+            "電子署名・電子証明書の検証、OCSP",
+            "Verifying signatures and certificate status, OCSP",
+        )),
     ];
     html! {
         form method="post" action="/admin/api-keys" novalidate {
             (hidden_fields(ctx))
-            (input_field(lang, errors, &Input {
-                name: "name",
-                label: lang.t("名前", "Name"),
-                hint: Some(lang.t(
+            (input(lang, errors, Input::text("name", lang.t("名前", "Name"), &form.name)
+                .hint(lang.t(
                     "キーを持つ端末・事業者が分かる一意の名前（64文字以内の半角英数字・「.」「_」「-」）。例：lawson-shinjuku-01",
                     "A unique name telling who holds the key (up to 64 of A–Z, a–z, 0–9, '.', '_' and '-'), for example lawson-shinjuku-01",
-                )),
-                value: &form.name,
-                autocomplete: Some("off"),
-                ..Input::default()
-            }))
-            (radios(lang, errors, &Radios {
-                name: "kind",
-                legend: lang.t("種類", "Kind"),
-                hint: None,
-                choices: &kinds,
-                selected: &form.kind,
-                inline: false,
-            }))
+                ))
+                .autocomplete("off").no_spellcheck()))
+            (radios(lang, errors, Radios::new("kind", lang.t("種類", "Kind"), &kinds, &form.kind)))
             button.button type="submit" { (lang.t("APIキーを発行する", "Create the key")) }
         }
     }

@@ -34,7 +34,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use mynacard_authority::loss::{CardSummary, LossReport, LostCard, Suspended};
 use mynacard_authority::Clock;
@@ -42,6 +42,7 @@ use mynacard_rules::numbers::{MunicipalityCode, MyNumber};
 use mynacard_store::registry::{self, CardStatus, LossCause, LossChannel};
 use serde::Deserialize;
 
+use super::forms::{date_time, error_summary_or_refusal, input, radios, textarea, Choice, Errors, Input, Radios};
 use super::{hidden_fields, html_response, page, problem_page, Lang, PageContext};
 use crate::access::{CsrfForm, HotlineOperator, StaffPrincipal};
 use crate::idempotency::IdempotencyKey;
@@ -190,40 +191,23 @@ fn render_search(
             "紛失・盗難の連絡を受けたら、カードの持ち主を特定して一時利用停止します。24時間受け付けます。",
             "When a caller reports a card lost or stolen, find the holder's card and suspend it. Open 24 hours a day."
         )) }
-        (error_summary(lang, errors))
+        (error_summary_or_refusal(lang, errors))
         section aria-labelledby="search-title" {
             h2 #search-title { (lang.t("カードの持ち主を探す", "Find the card holder")) }
             form method="post" action="/hotline" novalidate {
                 (hidden_fields(ctx))
-                (input_field(lang, errors, &Input {
-                    name: "name",
-                    label: lang.t("氏名", "Full name"),
-                    hint: Some(lang.t("住民票に記載の氏名。空白の有無は問いません。", "As in the resident register; spaces are ignored.")),
-                    value: &form.name,
-                    autocomplete: Some("off"),
-                    ..Input::default()
-                }))
-                (input_field(lang, errors, &Input {
-                    name: "birth_date",
-                    label: lang.t("生年月日", "Date of birth"),
-                    hint: Some(lang.t("例：1980-04-01、1980年4月1日、昭和55年4月1日", "For example 1980-04-01 or 1980/4/1")),
-                    value: &form.birth_date,
-                    class: "input input--short",
-                    autocomplete: Some("off"),
-                    ..Input::default()
-                }))
-                (input_field(lang, errors, &Input {
-                    name: "address",
-                    label: lang.t("住所（先頭から）", "Address (its beginning)"),
-                    hint: Some(lang.t(
+                (input(lang, errors, Input::text("name", lang.t("氏名", "Full name"), &form.name)
+                    .hint(lang.t("住民票に記載の氏名。空白の有無は問いません。", "As in the resident register; spaces are ignored."))
+                    .autocomplete("off").no_spellcheck()))
+                (input(lang, errors, Input::text("birth_date", lang.t("生年月日", "Date of birth"), &form.birth_date)
+                    .hint(lang.t("例：1980-04-01、1980年4月1日、昭和55年4月1日", "For example 1980-04-01 or 1980/4/1"))
+                    .short().autocomplete("off").no_spellcheck()))
+                (input(lang, errors, Input::text("address", lang.t("住所（先頭から）", "Address (its beginning)"), &form.address)
+                    .hint(lang.t(
                         "同姓同名の方を区別するときに、都道府県・市区町村から入力します。例：東京都千代田区",
                         "To tell namesakes apart: the prefecture and municipality first, for example 東京都千代田区.",
-                    )),
-                    value: &form.address,
-                    optional: true,
-                    autocomplete: Some("off"),
-                    ..Input::default()
-                }))
+                    ))
+                    .optional().autocomplete("off").no_spellcheck()))
                 button.button type="submit" { (lang.t("検索する", "Search")) }
             }
         }
@@ -660,31 +644,15 @@ fn render_form(ctx: &PageContext, serial: &str, form: &SuspendForm, errors: &Err
     let title = lang.t("カードの一時利用停止", "Suspend a card");
     let causes: Vec<Choice> = LossCause::ALL
         .iter()
-        .map(|c| Choice {
-            value: c.as_str(),
-            label: cause_name(lang, *c),
-            hint: None,
-        })
+        .map(|c| Choice::new(c.as_str(), cause_name(lang, *c)))
         .collect();
     let relations: Vec<Choice> = Relation::ALL
         .iter()
-        .map(|r| Choice {
-            value: r.code(),
-            label: r.name(lang),
-            hint: None,
-        })
+        .map(|r| Choice::new(r.code(), r.name(lang)))
         .collect();
     let police = [
-        Choice {
-            value: "reported",
-            label: police_name(lang, "reported"),
-            hint: None,
-        },
-        Choice {
-            value: "not_yet",
-            label: police_name(lang, "not_yet"),
-            hint: None,
-        },
+        Choice::new("reported", police_name(lang, "reported")),
+        Choice::new("not_yet", police_name(lang, "not_yet")),
     ];
     let body = html! {
         div.narrow {
@@ -694,60 +662,28 @@ fn render_form(ctx: &PageContext, serial: &str, form: &SuspendForm, errors: &Err
                 dt { (lang.t("カードのシリアル番号", "Card serial number")) }
                 dd { code { (serial) } }
             }
-            (error_summary(lang, errors))
+            (error_summary_or_refusal(lang, errors))
             form method="post" action=(suspend_path(serial)) novalidate {
                 (hidden_fields(ctx))
                 input type="hidden" name="step" value="review";
-                (radios(lang, errors, &Radios {
-                    name: "cause",
-                    legend: lang.t("カードはどうなりましたか", "What happened to the card?"),
-                    hint: None,
-                    choices: &causes,
-                    selected: &form.cause,
-                    inline: true,
-                }))
-                (radios(lang, errors, &Radios {
-                    name: "relation",
-                    legend: lang.t("連絡してきた方", "Who is calling?"),
-                    hint: Some(lang.t("カードの持ち主との関係", "Their relation to the card holder")),
-                    choices: &relations,
-                    selected: &form.relation,
-                    inline: false,
-                }))
-                (input_field(lang, errors, &Input {
-                    name: "lost_when",
-                    label: lang.t("紛失・盗難に気付いた日時", "When the loss was noticed"),
-                    hint: Some(lang.t("分かる範囲で。例：11月28日の夕方", "As far as the caller knows, for example 28 November, evening")),
-                    value: &form.lost_when,
-                    optional: true,
-                    ..Input::default()
-                }))
-                (input_field(lang, errors, &Input {
-                    name: "lost_where",
-                    label: lang.t("紛失・盗難の場所", "Where it was lost"),
-                    hint: Some(lang.t("例：JR新宿駅の構内", "For example Shinjuku station")),
-                    value: &form.lost_where,
-                    optional: true,
-                    ..Input::default()
-                }))
-                (radios(lang, errors, &Radios {
-                    name: "police",
-                    legend: lang.t("警察への届出（紛失・盗難の場合）", "Reported to the police? (loss or theft)"),
-                    hint: Some(lang.t("焼失の場合は答えなくてかまいません。", "Not needed when the card was destroyed by fire.")),
-                    choices: &police,
-                    selected: &form.police,
-                    inline: true,
-                }))
-                (input_field(lang, errors, &Input {
-                    name: "police_number",
-                    label: lang.t("遺失届・盗難届の受理番号", "Police report receipt number"),
-                    hint: Some(lang.t("届出済みで、番号が分かる場合", "If reported and the caller has the number")),
-                    value: &form.police_number,
-                    class: "input input--short",
-                    optional: true,
-                    ..Input::default()
-                }))
-                (textarea_field(lang, errors, "memo", lang.t("メモ", "Note"),
+                (radios(lang, errors, Radios::new(
+                    "cause", lang.t("カードはどうなりましたか", "What happened to the card?"), &causes, &form.cause,
+                ).inline()))
+                (radios(lang, errors, Radios::new("relation", lang.t("連絡してきた方", "Who is calling?"), &relations, &form.relation)
+                    .hint(lang.t("カードの持ち主との関係", "Their relation to the card holder"))))
+                (input(lang, errors, Input::text("lost_when", lang.t("紛失・盗難に気付いた日時", "When the loss was noticed"), &form.lost_when)
+                    .hint(lang.t("分かる範囲で。例：11月28日の夕方", "As far as the caller knows, for example 28 November, evening"))
+                    .optional().no_spellcheck()))
+                (input(lang, errors, Input::text("lost_where", lang.t("紛失・盗難の場所", "Where it was lost"), &form.lost_where)
+                    .hint(lang.t("例：JR新宿駅の構内", "For example Shinjuku station"))
+                    .optional().no_spellcheck()))
+                (radios(lang, errors, Radios::new(
+                    "police", lang.t("警察への届出（紛失・盗難の場合）", "Reported to the police? (loss or theft)"), &police, &form.police,
+                ).hint(lang.t("焼失の場合は答えなくてかまいません。", "Not needed when the card was destroyed by fire.")).inline()))
+                (input(lang, errors, Input::text("police_number", lang.t("遺失届・盗難届の受理番号", "Police report receipt number"), &form.police_number)
+                    .hint(lang.t("届出済みで、番号が分かる場合", "If reported and the caller has the number"))
+                    .short().optional().no_spellcheck()))
+                (textarea(lang, errors, "memo", lang.t("メモ", "Note"),
                     lang.t("対応の記録として残ります。個人番号（マイナンバー）は入力しないでください。",
                         "Kept with the report. Never enter a My Number."),
                     &form.memo))
@@ -918,218 +854,6 @@ fn render_report(ctx: &PageContext, staff: &StaffPrincipal, done: &Suspended, ca
         }
     };
     html_response(page(ctx, title, None, body))
-}
-
-/// A moment in Japan's time (JST), as staff read it.
-pub(super) fn date_time(lang: Lang, at: DateTime<Utc>) -> String {
-    let jst = FixedOffset::east_opt(9 * 3600).map(|o| at.with_timezone(&o));
-    match (jst, lang) {
-        (Some(t), Lang::Ja) => t.format("%Y年%-m月%-d日 %H:%M").to_string(),
-        (Some(t), Lang::En) => t.format("%-d %b %Y %H:%M JST").to_string(),
-        (None, _) => at.format("%Y-%m-%d %H:%M UTC").to_string(),
-    }
-}
-
-// ------------------------------------------------------------- form parts
-//
-// Shared with `admin.rs`. They would belong in `web/mod.rs`, next to
-// `hidden_fields`, once every module draws its forms with them.
-
-/// What is wrong with a form: (field, message) in the fields' order. A
-/// field of `""` is a problem with the whole form (shown without a link).
-#[derive(Debug, Default)]
-pub(super) struct Errors(Vec<(&'static str, String)>);
-
-impl Errors {
-    /// Notes a problem with `field`.
-    pub(super) fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-
-    /// The first problem with `field`.
-    pub(super) fn of(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
-    }
-
-    /// Nothing wrong.
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// The error summary at the top of a refused form: each problem links to
-/// its field; a refusal of the whole form is titled as such.
-pub(super) fn error_summary(lang: Lang, errors: &Errors) -> Markup {
-    html! {
-        @if !errors.is_empty() {
-            div.error-summary role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
-                h2.error-summary__title #error-summary-title {
-                    @if errors.0.iter().all(|(field, _)| field.is_empty()) {
-                        (lang.t("処理できませんでした", "This could not be done"))
-                    } @else {
-                        (lang.t("入力内容を確認してください", "There is a problem"))
-                    }
-                }
-                ul {
-                    @for (field, message) in &errors.0 {
-                        @if field.is_empty() {
-                            li { (message) }
-                        } @else {
-                            li { a href=(format!("#{field}")) { (message) } }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A text input with its label, hint and error.
-pub(super) struct Input<'a> {
-    /// The field's name and id.
-    pub(super) name: &'a str,
-    /// The label.
-    pub(super) label: &'a str,
-    /// The hint under the label.
-    pub(super) hint: Option<&'a str>,
-    /// The value to show.
-    pub(super) value: &'a str,
-    /// `text`, `password`, …
-    pub(super) kind: &'a str,
-    /// The input's classes.
-    pub(super) class: &'a str,
-    /// `autocomplete`.
-    pub(super) autocomplete: Option<&'a str>,
-    /// Marked 任意 (optional) in the label.
-    pub(super) optional: bool,
-}
-
-impl Default for Input<'_> {
-    fn default() -> Self {
-        Input {
-            name: "",
-            label: "",
-            hint: None,
-            value: "",
-            kind: "text",
-            class: "input",
-            autocomplete: None,
-            optional: false,
-        }
-    }
-}
-
-fn described_by(hint: bool, error: bool, name: &str) -> Option<String> {
-    let ids: Vec<String> = [
-        hint.then(|| format!("{name}-hint")),
-        error.then(|| format!("{name}-error")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    (!ids.is_empty()).then(|| ids.join(" "))
-}
-
-fn error_line(lang: Lang, name: &str, error: Option<&str>) -> Markup {
-    html! {
-        @if let Some(e) = error {
-            p.error-message id=(format!("{name}-error")) {
-                span.visually-hidden { (lang.t("エラー：", "Error: ")) }
-                (e)
-            }
-        }
-    }
-}
-
-fn optional_mark(lang: Lang, optional: bool) -> Markup {
-    html! {
-        @if optional { span.hint { " " (lang.t("（任意）", "(optional)")) } }
-    }
-}
-
-/// Draws a text input.
-pub(super) fn input_field(lang: Lang, errors: &Errors, f: &Input<'_>) -> Markup {
-    let error = errors.of(f.name);
-    html! {
-        div.field.field--error[error.is_some()] {
-            label.label for=(f.name) { (f.label) (optional_mark(lang, f.optional)) }
-            @if let Some(h) = f.hint { p.hint id=(format!("{}-hint", f.name)) { (h) } }
-            (error_line(lang, f.name, error))
-            input class=(f.class) id=(f.name) name=(f.name) type=(f.kind) value=(f.value)
-                autocomplete=[f.autocomplete] spellcheck="false"
-                aria-describedby=[described_by(f.hint.is_some(), error.is_some(), f.name)]
-                aria-invalid=[error.map(|_| "true")];
-        }
-    }
-}
-
-/// Draws a textarea (optional).
-pub(super) fn textarea_field(lang: Lang, errors: &Errors, name: &str, label: &str, hint: &str, value: &str) -> Markup {
-    let error = errors.of(name);
-    html! {
-        div.field.field--error[error.is_some()] {
-            label.label for=(name) { (label) (optional_mark(lang, true)) }
-            p.hint id=(format!("{name}-hint")) { (hint) }
-            (error_line(lang, name, error))
-            textarea.textarea id=(name) name=(name) rows="4"
-                aria-describedby=[described_by(true, error.is_some(), name)]
-                aria-invalid=[error.map(|_| "true")] { (value) }
-        }
-    }
-}
-
-/// One radio button.
-pub(super) struct Choice<'a> {
-    /// The value sent.
-    pub(super) value: &'a str,
-    /// Its label.
-    pub(super) label: &'a str,
-    /// A hint under it.
-    pub(super) hint: Option<&'a str>,
-}
-
-/// A group of radio buttons in a fieldset.
-pub(super) struct Radios<'a> {
-    /// The field's name (the first radio's id, which the error summary links to).
-    pub(super) name: &'a str,
-    /// The question.
-    pub(super) legend: &'a str,
-    /// The hint under the question.
-    pub(super) hint: Option<&'a str>,
-    /// The answers.
-    pub(super) choices: &'a [Choice<'a>],
-    /// The value chosen.
-    pub(super) selected: &'a str,
-    /// Side by side (short answers).
-    pub(super) inline: bool,
-}
-
-/// Draws a group of radio buttons.
-pub(super) fn radios(lang: Lang, errors: &Errors, r: &Radios<'_>) -> Markup {
-    let error = errors.of(r.name);
-    html! {
-        div.field.field--error[error.is_some()] {
-            fieldset aria-describedby=[described_by(r.hint.is_some(), error.is_some(), r.name)] {
-                legend { (r.legend) }
-                @if let Some(h) = r.hint { p.hint id=(format!("{}-hint", r.name)) { (h) } }
-                (error_line(lang, r.name, error))
-                div.radios.radios--inline[r.inline] {
-                    @for (i, c) in r.choices.iter().enumerate() {
-                        @let id = if i == 0 { r.name.to_owned() } else { format!("{}-{}", r.name, c.value) };
-                        @let hint_id = format!("{id}-item-hint");
-                        div.choice {
-                            input type="radio" id=(id) name=(r.name) value=(c.value) checked[r.selected == c.value]
-                                aria-describedby=[c.hint.map(|_| hint_id.as_str())];
-                            label for=(id) {
-                                (c.label)
-                                @if let Some(h) = c.hint { br; span.hint id=(hint_id) { (h) } }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,10 +12,12 @@
 //!
 //! Modules: [`login`] (login, logout, language), [`window`] (窓口),
 //! [`hotline`] (コールセンター), [`admin`] (accounts and API keys), [`reader`] (the demo's virtual reader and
-//! card wallet), [`demo`] (the demo clock and nightly batch).
+//! card wallet), [`demo`] (the demo clock and nightly batch), [`forms`] (the
+//! form parts they all draw with: error summary, fields, hidden fields, times).
 
 pub mod admin;
 pub mod demo;
+pub mod forms;
 pub mod hotline;
 pub mod login;
 pub mod reader;
@@ -31,7 +33,7 @@ use axum::Router;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use mynacard_store::access::StaffRole;
 
-use crate::access::{random_token, StaffPrincipal};
+use crate::access::StaffPrincipal;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -132,10 +134,7 @@ impl PageContext {
 /// The hidden fields every form carries: the CSRF token and a fresh
 /// idempotency key.
 pub fn hidden_fields(ctx: &PageContext) -> Markup {
-    html! {
-        input type="hidden" name="_csrf" value=(ctx.csrf());
-        input type="hidden" name="_key" value=(random_token(18));
-    }
+    forms::token_fields(ctx.csrf())
 }
 
 /// A message shown at the top of a page after a redirect (`?done=…`).

@@ -36,6 +36,7 @@ use mynacard_store::registry::{self, CardStatus};
 use serde::Deserialize;
 
 use super::demo::{scenario_tag, DemoOnly};
+use super::forms::token_fields;
 use super::{html_response, page, Banner, Lang, PageContext};
 use crate::access::{self, random_token, MaybeStaff};
 use crate::demo::{DemoPins, Scenario, Wallet};
@@ -154,14 +155,6 @@ fn respond(markup: Markup, token: &FormToken, status: StatusCode) -> Response {
         }
     }
     response
-}
-
-/// The hidden fields of a reader form (the CSRF token of [`FormToken`]).
-fn hidden(token: &FormToken) -> Markup {
-    html! {
-        input type="hidden" name="_csrf" value=(token.token);
-        input type="hidden" name="_key" value=(random_token(18));
-    }
 }
 
 fn card_status_name(lang: Lang, status: CardStatus) -> (&'static str, &'static str) {
@@ -379,7 +372,7 @@ async fn wallet_page(
                             td { (pins_markup(lang, row)) }
                             td {
                                 form method="post" action="/demo/reader/insert" {
-                                    (hidden(&token))
+                                    (token_fields(&token.token))
                                     input type="hidden" name="serial" value=(row.serial);
                                     button.button type="submit" aria-label=(format!("{} {}", lang.t("挿入する", "Insert"), row.holder)) {
                                         (lang.t("挿入する", "Insert"))
@@ -794,7 +787,7 @@ async fn card_page(
             p { strong { (lang.t("間違えると残り回数が1回減ります。", "A wrong PIN uses one try.")) } " "
                 (lang.t("正しければ残り回数は上限に戻ります。", "A right one restores the tries.")) }
             form method="post" action=(format!("{path}/verify")) aria-labelledby="verify-title" {
-                (hidden(&token))
+                (token_fields(&token.token))
                 fieldset {
                     legend { (lang.t("照合する暗証番号", "Which PIN")) }
                     div.radios {

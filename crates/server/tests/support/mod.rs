@@ -3,11 +3,14 @@
 //! router driven without a socket. Removed when dropped.
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
+use axum::response::Response;
 use axum::Router;
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
@@ -72,6 +75,21 @@ pub struct Answer {
     pub headers: axum::http::HeaderMap,
     pub json: Value,
     pub text: String,
+}
+
+/// A response read whole.
+pub async fn answer(response: Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        json,
+        text,
+    }
 }
 
 impl Answer {
@@ -257,17 +275,7 @@ impl TestApp {
     /// Sends a prepared request.
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            json,
-            text,
-        }
+        answer(response).await
     }
 
     pub async fn get(&self, path: &str, who: &As) -> Answer {

@@ -20,13 +20,13 @@ use mynacard_store::registry::{self, LossCause, LossChannel};
 use serde::Deserialize;
 
 use super::{
-    card_in_use, card_status, certificate_kind, certificate_status, checkbox, done_banner, error_summary, fee_cause,
-    form_buttons, identity_check, input, maybe_date, on, path_id, pin_label, pinpad, radios, refused, require_identity,
-    resident_brief, resident_trail, see_other, take_pin, with_view, yen, Desk, DoneQuery, Errors, Input, PinField,
-    PinSpec,
+    card_in_use, card_status, certificate_kind, certificate_status, done_banner, fee_cause, form_buttons,
+    identity_check, maybe_date, on, path_id, pin_label, pinpad, refusal_errors, refused, require_identity,
+    resident_trail, see_other, take_pad, take_pin, with_view, yen, Desk, DoneQuery, PinField, PinSpec,
 };
 use crate::access::CsrfForm;
 use crate::problem::Problem;
+use crate::web::forms::{checkbox, input, radios, Choice, Errors, Input, Radios};
 use crate::web::{hidden_fields, Lang};
 
 /// The purpose of the reads for these procedures.
@@ -115,50 +115,45 @@ fn render_reissue(
     let lang = desk.lang();
     let title = lang.t("カードの再交付", "Card reissue");
     let id = view.resident_id;
-    let causes: Vec<(&str, &str)> = CAUSES.iter().map(|(v, c)| (*v, fee_cause(lang, *c))).collect();
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            p { (lang.t("今のカードは廃止され、その電子証明書は失効します。新しいカードは製造後に交付します。",
-                "The current card is invalidated and its certificates revoked; the new card is delivered once produced.")) }
-            form method="post" action=(format!("/window/residents/{id}/reissue")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (radios(lang, errors, "cause", lang.t("再交付の理由", "Reason for the reissue"), None, &causes, &form.cause, false))
-                fieldset {
-                    legend { (lang.t("確認した書類など", "Evidence brought")) }
-                    (input(lang, errors, Input::text("police_receipt_number", lang.t("遺失届の受理番号（紛失・盗難）", "Police receipt number (loss, theft)"), &form.police_receipt_number)
-                        .short().autocomplete("off")))
-                    (input(lang, errors, Input::text("disaster_certificate", lang.t("罹災証明書の番号（焼失・災害）", "Disaster certificate number (fire, disaster)"), &form.disaster_certificate)
-                        .short().autocomplete("off")))
-                    (checkbox(lang, errors, "damaged_card_returned", lang.t("損傷・故障したカードを受け取った", "The damaged card was handed in"), None, on(&form.damaged_card_returned)))
-                    (checkbox(lang, errors, "old_card_returned", lang.t("旧カードを受け取った（追記欄の余白なし・在留期間満了）", "The old card was handed in (entries full, stay expired)"), None, on(&form.old_card_returned)))
-                }
-                (radios(lang, errors, "not_holders_fault", lang.t("本人の責めによらない場合", "Not the holder's fault"),
-                    Some(lang.t("該当する場合、手数料はかかりません。", "If so, there is no fee.")), &[
-                    ("none", lang.t("該当しない", "No")),
-                    ("natural_disaster", lang.t("自然災害（罹災証明書が必要）", "Natural disaster (needs the disaster certificate)")),
-                    ("administrative_error", lang.t("市区町村・J-LISの誤り", "An error of the municipality or J-LIS")),
-                    ("other", lang.t("その他、本人の責めによらない理由", "Another cause not the holder's")),
-                ], &form.not_holders_fault, false))
-                (checkbox(lang, errors, "with_certificates", lang.t("電子証明書も発行する", "With new certificates"), None, on(&form.with_certificates)))
-                div.panel {
-                    p.panel__title { strong { (lang.t("手数料", "Fee")) } }
-                    p { (match lang {
-                        Lang::Ja => format!("カードのみ {}、電子証明書付き {}。追記欄の余白がない場合と、本人の責めによらない場合は無料です。金額は受付のときに決まり、領収書を印刷できます。",
-                            yen(lang, i64::from(CARD_ONLY_YEN)), yen(lang, i64::from(CARD_WITH_CERTIFICATES_YEN))),
-                        Lang::En => format!("{} for the card only, {} with certificates; free when the entries are full or it is not the holder's fault. The fee is set when the application is taken, with a printable receipt.",
-                            yen(lang, i64::from(CARD_ONLY_YEN)), yen(lang, i64::from(CARD_WITH_CERTIFICATES_YEN))),
-                    }) }
-                }
-                (form_buttons(lang, lang.t("再交付を受け付ける", "Take the reissue"), &format!("/window/residents/{id}"), false))
+    let causes: Vec<Choice> = CAUSES
+        .iter()
+        .map(|(v, c)| Choice::new(v, fee_cause(lang, *c)))
+        .collect();
+    let content = html! {
+        p { (lang.t("今のカードは廃止され、その電子証明書は失効します。新しいカードは製造後に交付します。",
+            "The current card is invalidated and its certificates revoked; the new card is delivered once produced.")) }
+        form method="post" action=(format!("/window/residents/{id}/reissue")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (radios(lang, errors, Radios::new("cause", lang.t("再交付の理由", "Reason for the reissue"), &causes, &form.cause)))
+            fieldset {
+                legend { (lang.t("確認した書類など", "Evidence brought")) }
+                (input(lang, errors, Input::text("police_receipt_number", lang.t("遺失届の受理番号（紛失・盗難）", "Police receipt number (loss, theft)"), &form.police_receipt_number)
+                    .short().autocomplete("off")))
+                (input(lang, errors, Input::text("disaster_certificate", lang.t("罹災証明書の番号（焼失・災害）", "Disaster certificate number (fire, disaster)"), &form.disaster_certificate)
+                    .short().autocomplete("off")))
+                (checkbox(lang, errors, "damaged_card_returned", lang.t("損傷・故障したカードを受け取った", "The damaged card was handed in"), None, on(&form.damaged_card_returned)))
+                (checkbox(lang, errors, "old_card_returned", lang.t("旧カードを受け取った（追記欄の余白なし・在留期間満了）", "The old card was handed in (entries full, stay expired)"), None, on(&form.old_card_returned)))
             }
+            (radios(lang, errors, Radios::new("not_holders_fault", lang.t("本人の責めによらない場合", "Not the holder's fault"), &[
+                Choice::new("none", lang.t("該当しない", "No")),
+                Choice::new("natural_disaster", lang.t("自然災害（罹災証明書が必要）", "Natural disaster (needs the disaster certificate)")),
+                Choice::new("administrative_error", lang.t("市区町村・J-LISの誤り", "An error of the municipality or J-LIS")),
+                Choice::new("other", lang.t("その他、本人の責めによらない理由", "Another cause not the holder's")),
+            ], &form.not_holders_fault).hint(lang.t("該当する場合、手数料はかかりません。", "If so, there is no fee."))))
+            (checkbox(lang, errors, "with_certificates", lang.t("電子証明書も発行する", "With new certificates"), None, on(&form.with_certificates)))
+            div.panel {
+                p.panel__title { strong { (lang.t("手数料", "Fee")) } }
+                p { (match lang {
+                    Lang::Ja => format!("カードのみ {}、電子証明書付き {}。追記欄の余白がない場合と、本人の責めによらない場合は無料です。金額は受付のときに決まり、領収書を印刷できます。",
+                        yen(lang, i64::from(CARD_ONLY_YEN)), yen(lang, i64::from(CARD_WITH_CERTIFICATES_YEN))),
+                    Lang::En => format!("{} for the card only, {} with certificates; free when the entries are full or it is not the holder's fault. The fee is set when the application is taken, with a printable receipt.",
+                        yen(lang, i64::from(CARD_ONLY_YEN)), yen(lang, i64::from(CARD_WITH_CERTIFICATES_YEN))),
+                }) }
+            }
+            (form_buttons(lang, lang.t("再交付を受け付ける", "Take the reissue"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// Which field a refusal of a reissue is about.
@@ -222,17 +217,22 @@ pub(super) async fn reissue_submit(
         not_holders_fault: ground,
         with_certificates: on(&form.with_certificates),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.reissue(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.reissue(actor, key, &request))
+        .await
+    {
         Ok(done) => see_other(&format!(
             "/window/residents/{id}/receipts/{}?done=reissued",
             done.fee_id
         )),
         Err(p) => {
-            refused(&desk, id, PURPOSE, p, reissue_field, |view, errors, status| {
-                render_reissue(&desk, view, &form, errors, status)
-            })
+            refused(
+                &desk,
+                p,
+                desk.view(id, PURPOSE),
+                reissue_field,
+                |view, errors, status| render_reissue(&desk, view, &form, errors, status),
+            )
             .await
         }
     }
@@ -350,47 +350,40 @@ fn render_renewal(desk: &Desk, view: &ResidentView, checked: bool, errors: &Erro
     let title = lang.t("電子証明書の更新", "Certificate renewal");
     let id = view.resident_id;
     let card = card_in_use(view).filter(|c| c.status == "active");
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            @if let Some(card) = card {
-                (card_line(lang, card))
-                table.table {
-                    caption { (lang.t("いまの電子証明書", "Current certificates")) }
-                    thead { tr {
-                        th scope="col" { (lang.t("種類", "Kind")) }
-                        th scope="col" { (lang.t("状態", "Status")) }
-                        th scope="col" { (lang.t("有効期限", "Valid until")) }
-                    } }
-                    tbody {
-                        @for c in view.certificates.iter().filter(|c| c.status == "good" || c.status == "expired").rev() {
-                            tr {
-                                td { (certificate_kind(lang, &c.kind)) }
-                                td { (certificate_status(lang, &c.status)) }
-                                td { (lang.date(c.not_after)) }
-                            }
+    let content = html! {
+        @if let Some(card) = card {
+            (card_line(lang, card))
+            table.table {
+                caption { (lang.t("いまの電子証明書", "Current certificates")) }
+                thead { tr {
+                    th scope="col" { (lang.t("種類", "Kind")) }
+                    th scope="col" { (lang.t("状態", "Status")) }
+                    th scope="col" { (lang.t("有効期限", "Valid until")) }
+                } }
+                tbody {
+                    @for c in view.certificates.iter().filter(|c| c.status == "good" || c.status == "expired").rev() {
+                        tr {
+                            td { (certificate_kind(lang, &c.kind)) }
+                            td { (certificate_status(lang, &c.status)) }
+                            td { (lang.date(c.not_after)) }
                         }
                     }
                 }
-                p { (lang.t("同じカードに新しい鍵と電子証明書を作ります（手数料なし）。更新は有効期限の3か月前からです。暗証番号は変わりません。",
-                    "New keys and certificates on the same card (free), from 3 months before the expiry. The PINs stay the same.")) }
-                form method="post" action=(format!("/window/residents/{id}/renewal")) novalidate {
-                    (hidden_fields(&desk.ctx))
-                    input type="hidden" name="card" value=(card.serial);
-                    (identity_check(lang, errors, checked))
-                    (form_buttons(lang, lang.t("電子証明書を更新する", "Renew the certificates"), &format!("/window/residents/{id}"), false))
-                }
-            } @else {
-                p { (lang.t("有効なカードがないため、電子証明書を更新できません。", "There is no active card to renew certificates on.")) }
-                p { a href=(format!("/window/residents/{id}")) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
             }
+            p { (lang.t("同じカードに新しい鍵と電子証明書を作ります（手数料なし）。更新は有効期限の3か月前からです。暗証番号は変わりません。",
+                "New keys and certificates on the same card (free), from 3 months before the expiry. The PINs stay the same.")) }
+            form method="post" action=(format!("/window/residents/{id}/renewal")) novalidate {
+                (hidden_fields(&desk.ctx))
+                input type="hidden" name="card" value=(card.serial);
+                (identity_check(lang, errors, checked))
+                (form_buttons(lang, lang.t("電子証明書を更新する", "Renew the certificates"), &format!("/window/residents/{id}"), false))
+            }
+        } @else {
+            p { (lang.t("有効なカードがないため、電子証明書を更新できません。", "There is no active card to renew certificates on.")) }
+            p { a href=(format!("/window/residents/{id}")) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/renewal`.
@@ -418,17 +411,17 @@ pub(super) async fn renewal_submit(
         })
         .await;
     }
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     let card = form.card.clone();
-    match desk.state.run(move |a| a.renew_certificates(&actor, &key, &card)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.renew_certificates(actor, key, &card))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=certificates_renewed")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |_| None,
                 |view, errors, status| render_renewal(&desk, view, checked, errors, status),
             )
@@ -496,37 +489,30 @@ fn render_pin_reset(
 ) -> Response {
     let lang = desk.lang();
     let title = lang.t("暗証番号の再設定", "PIN reset");
-    let choices: Vec<(&str, &str)> = PINS.iter().map(|(n, k)| (*n, pin_label(lang, *k))).collect();
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            (card_line(lang, card))
-            @match which.and_then(|w| pin_kind(w).map(|k| (w, k))) {
-                None => {
-                    p { (lang.t("忘れた、またはロックされた暗証番号を、本人確認のうえ新しく設定します。", "A forgotten or locked PIN is set again after an identity check.")) }
-                    form method="get" action=(format!("/window/cards/{}/pin-reset", card.serial)) novalidate {
-                        (radios(lang, errors, "pin", lang.t("再設定する暗証番号", "Which PIN"), None, &choices, "", false))
-                        button.button type="submit" { (lang.t("次へ", "Continue")) }
-                    }
+    let choices: Vec<Choice> = PINS.iter().map(|(n, k)| Choice::new(n, pin_label(lang, *k))).collect();
+    let content = html! {
+        (card_line(lang, card))
+        @match which.and_then(|w| pin_kind(w).map(|k| (w, k))) {
+            None => {
+                p { (lang.t("忘れた、またはロックされた暗証番号を、本人確認のうえ新しく設定します。", "A forgotten or locked PIN is set again after an identity check.")) }
+                form method="get" action=(format!("/window/cards/{}/pin-reset", card.serial)) novalidate {
+                    (radios(lang, errors, Radios::new("pin", lang.t("再設定する暗証番号", "Which PIN"), &choices, "")))
+                    button.button type="submit" { (lang.t("次へ", "Continue")) }
                 }
-                Some((name, kind)) => {
-                    form method="post" action=(format!("/window/cards/{}/pin-reset", card.serial)) novalidate autocomplete="off" {
-                        (hidden_fields(&desk.ctx))
-                        input type="hidden" name="pin" value=(name);
-                        (identity_check(lang, errors, checked))
-                        (pinpad(lang, errors, &[PinSpec { name: "new_pin", kind, confirm: true }], html! {}))
-                        (form_buttons(lang, lang.t("暗証番号を再設定する", "Reset the PIN"), &format!("/window/residents/{}", view.resident_id), false))
-                    }
-                    p { a href=(format!("/window/cards/{}/pin-reset", card.serial)) { (lang.t("別の暗証番号を選ぶ", "Choose another PIN")) } }
+            }
+            Some((name, kind)) => {
+                form method="post" action=(format!("/window/cards/{}/pin-reset", card.serial)) novalidate autocomplete="off" {
+                    (hidden_fields(&desk.ctx))
+                    input type="hidden" name="pin" value=(name);
+                    (identity_check(lang, errors, checked))
+                    (pinpad(lang, errors, &[PinSpec { name: "new_pin", kind, confirm: true }], html! {}))
+                    (form_buttons(lang, lang.t("暗証番号を再設定する", "Reset the PIN"), &format!("/window/residents/{}", view.resident_id), false))
                 }
+                p { a href=(format!("/window/cards/{}/pin-reset", card.serial)) { (lang.t("別の暗証番号を選ぶ", "Choose another PIN")) } }
             }
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/cards/{serial}/pin-reset`.
@@ -568,28 +554,27 @@ pub(super) async fn pin_reset_submit(
             StatusCode::BAD_REQUEST,
         );
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     let card_serial = serial.clone();
     match desk
-        .state
-        .run(move |a| a.reset_pin(&actor, &key, &card_serial, kind, pin))
+        .act(&form.key, move |a, actor, key| {
+            a.reset_pin(actor, key, &card_serial, kind, pin)
+        })
         .await
     {
         Ok(_) => see_other(&format!("/window/residents/{}?done=pin_reset", view.resident_id)),
-        Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |code| match code {
-                "bad_request" => Some("new_pin"),
-                _ => None,
-            });
-            match card_and_view(&desk, &serial).await {
-                Ok((view, card)) => {
-                    render_pin_reset(&desk, &view, &card, Some(name), checked, &errors, p.status_code())
-                }
-                Err(p) => desk.problem(&p),
-            }
+        Err(p) => {
+            refused(
+                &desk,
+                p,
+                card_and_view(&desk, &serial),
+                |code| match code {
+                    "bad_request" => Some("new_pin"),
+                    _ => None,
+                },
+                |(view, card), errors, status| render_pin_reset(&desk, view, card, Some(name), checked, errors, status),
+            )
+            .await
         }
-        Err(p) => desk.problem(&p),
     }
 }
 
@@ -664,39 +649,32 @@ fn render_face(
             (super::pin_input(lang, errors, "pin_sign_confirm", lang.t("確認のため、もう一度入力してください", "Type it again to confirm"), PinKind::Signature, false))
         }
     };
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            (card_line(lang, card))
-            @if card.status != "active" {
-                p { (lang.t("有効なカードだけを切り替えられます。", "Only an active card can be converted.")) }
-                p { a href=(back) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
-            } @else if to_face {
-                div.banner.banner--warning role="note" {
-                    p.banner__text { (lang.t("暗証番号は使えなくなり、署名用電子証明書（とスマホ用電子証明書）は失効します。本人確認は顔認証または目視で行います。",
-                        "The PINs stop working and the signature certificate (and the smartphone certificates) are revoked. The holder is identified by the face.")) }
-                }
-                form method="post" action=(format!("/window/cards/{}/face-recognition", card.serial)) novalidate {
-                    (hidden_fields(&desk.ctx))
-                    (identity_check(lang, errors, checked))
-                    (form_buttons(lang, lang.t("顔認証マイナンバーカードに切り替える", "Convert to a face-recognition card"), &back, true))
-                }
-            } @else {
-                p { (lang.t("ご本人が新しい暗証番号を設定します。", "The holder sets new PINs.")) }
-                form method="post" action=(format!("/window/cards/{}/face-recognition", card.serial)) novalidate autocomplete="off" {
-                    (hidden_fields(&desk.ctx))
-                    (identity_check(lang, errors, checked))
-                    (pinpad(lang, errors, &pins, sign_part))
-                    (form_buttons(lang, lang.t("暗証番号を使うカードに戻す", "Back to a PIN card"), &back, false))
-                }
+    let content = html! {
+        (card_line(lang, card))
+        @if card.status != "active" {
+            p { (lang.t("有効なカードだけを切り替えられます。", "Only an active card can be converted.")) }
+            p { a href=(back) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
+        } @else if to_face {
+            div.banner.banner--warning role="note" {
+                p.banner__text { (lang.t("暗証番号は使えなくなり、署名用電子証明書（とスマホ用電子証明書）は失効します。本人確認は顔認証または目視で行います。",
+                    "The PINs stop working and the signature certificate (and the smartphone certificates) are revoked. The holder is identified by the face.")) }
+            }
+            form method="post" action=(format!("/window/cards/{}/face-recognition", card.serial)) novalidate {
+                (hidden_fields(&desk.ctx))
+                (identity_check(lang, errors, checked))
+                (form_buttons(lang, lang.t("顔認証マイナンバーカードに切り替える", "Convert to a face-recognition card"), &back, true))
+            }
+        } @else {
+            p { (lang.t("ご本人が新しい暗証番号を設定します。", "The holder sets new PINs.")) }
+            form method="post" action=(format!("/window/cards/{}/face-recognition", card.serial)) novalidate autocomplete="off" {
+                (hidden_fields(&desk.ctx))
+                (identity_check(lang, errors, checked))
+                (pinpad(lang, errors, &pins, sign_part))
+                (form_buttons(lang, lang.t("暗証番号を使うカードに戻す", "Back to a PIN card"), &back, false))
             }
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/cards/{serial}/face-recognition`: converts the card to
@@ -719,40 +697,13 @@ pub(super) async fn face_submit(
     let mut pins = PinPad::default();
     if !to_face {
         let f = &mut form;
-        pins.auth = take_pin(
-            lang,
-            &mut errors,
-            PinKind::UserAuthentication,
-            "pin_auth",
-            &mut f.pin_auth,
-            Some(&f.pin_auth_confirm),
-        );
-        if signature_wanted {
-            pins.sign = take_pin(
-                lang,
-                &mut errors,
-                PinKind::Signature,
-                "pin_sign",
-                &mut f.pin_sign,
-                Some(&f.pin_sign_confirm),
-            );
-        }
-        pins.input_support = take_pin(
-            lang,
-            &mut errors,
-            PinKind::InputSupport,
-            "pin_input_support",
-            &mut f.pin_input_support,
-            Some(&f.pin_input_support_confirm),
-        );
-        pins.registry = take_pin(
-            lang,
-            &mut errors,
-            PinKind::ResidentRegistry,
-            "pin_registry",
-            &mut f.pin_registry,
-            Some(&f.pin_registry_confirm),
-        );
+        let typed = [
+            (&mut f.pin_auth, &f.pin_auth_confirm),
+            (&mut f.pin_sign, &f.pin_sign_confirm),
+            (&mut f.pin_input_support, &f.pin_input_support_confirm),
+            (&mut f.pin_registry, &f.pin_registry_confirm),
+        ];
+        pins = take_pad(lang, &mut errors, signature_wanted, typed);
     }
     if !errors.is_empty() {
         return render_face(
@@ -765,37 +716,37 @@ pub(super) async fn face_submit(
             StatusCode::BAD_REQUEST,
         );
     }
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     let card_serial = serial.clone();
-    let result = if to_face {
-        desk.state
-            .run(move |a| a.convert_to_face_card(&actor, &key, &card_serial).map(drop))
-            .await
-    } else {
-        desk.state
-            .run(move |a| a.convert_to_pin_card(&actor, &key, &card_serial, &pins).map(drop))
-            .await
-    };
+    let result = desk
+        .act(&form.key, move |a, actor, key| {
+            if to_face {
+                a.convert_to_face_card(actor, key, &card_serial).map(drop)
+            } else {
+                a.convert_to_pin_card(actor, key, &card_serial, &pins).map(drop)
+            }
+        })
+        .await;
     match result {
         Ok(()) => {
             let done = if to_face { "face_converted" } else { "pin_card_restored" };
             see_other(&format!("/window/residents/{}?done={done}", view.resident_id))
         }
-        Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |code| match code {
-                "no_signature_certificate" | "no_auth_certificate" => Some("signature_wanted"),
-                "bad_request" => Some("pin_auth"),
-                _ => None,
-            });
-            match card_and_view(&desk, &serial).await {
-                Ok((view, card)) => {
-                    render_face(&desk, &view, &card, checked, signature_wanted, &errors, p.status_code())
-                }
-                Err(p) => desk.problem(&p),
-            }
+        Err(p) => {
+            refused(
+                &desk,
+                p,
+                card_and_view(&desk, &serial),
+                |code| match code {
+                    "no_signature_certificate" | "no_auth_certificate" => Some("signature_wanted"),
+                    "bad_request" => Some("pin_auth"),
+                    _ => None,
+                },
+                |(view, card), errors, status| {
+                    render_face(&desk, view, card, checked, signature_wanted, errors, status)
+                },
+            )
+            .await
         }
-        Err(p) => desk.problem(&p),
     }
 }
 
@@ -835,31 +786,25 @@ fn render_loss(
 ) -> Response {
     let lang = desk.lang();
     let title = lang.t("紛失届（カードの一時停止）", "Loss report (suspend the card)");
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            (card_line(lang, card))
-            p { (lang.t("カードを一時停止し、電子証明書を一時保留にします。見つかった場合は一時停止を解除でき、見つからない場合は再交付を申請します。",
-                "The card is suspended and its certificates put on hold. If found, the suspension is lifted; if not, a reissue is applied for.")) }
-            form method="post" action=(format!("/window/cards/{}/loss-report", card.serial)) novalidate {
-                (hidden_fields(&desk.ctx))
-                (radios(lang, errors, "cause", lang.t("届出の理由", "What happened"), None, &[
-                    ("loss", lang.t("紛失", "Lost")), ("theft", lang.t("盗難", "Stolen")), ("fire", lang.t("焼失", "Burnt")),
-                ], &form.cause, true))
-                (radios(lang, errors, "channel", lang.t("届出の経路", "Reported through"), None, &[
-                    ("window", lang.t("窓口", "The window")), ("police", lang.t("警察（遺失届）", "The police")),
-                ], &form.channel, true))
-                (input(lang, errors, Input::text("note", lang.t("メモ", "Note"), &form.note)
-                    .hint(lang.t("個人番号は書かないでください。", "Never write a My Number here."))))
-                (form_buttons(lang, lang.t("カードを一時停止する", "Suspend the card"), &format!("/window/residents/{}", view.resident_id), true))
-            }
+    let content = html! {
+        (card_line(lang, card))
+        p { (lang.t("カードを一時停止し、電子証明書を一時保留にします。見つかった場合は一時停止を解除でき、見つからない場合は再交付を申請します。",
+            "The card is suspended and its certificates put on hold. If found, the suspension is lifted; if not, a reissue is applied for.")) }
+        form method="post" action=(format!("/window/cards/{}/loss-report", card.serial)) novalidate {
+            (hidden_fields(&desk.ctx))
+            (radios(lang, errors, Radios::new("cause", lang.t("届出の理由", "What happened"), &[
+                Choice::new("loss", lang.t("紛失", "Lost")), Choice::new("theft", lang.t("盗難", "Stolen")),
+                Choice::new("fire", lang.t("焼失", "Burnt")),
+            ], &form.cause).inline()))
+            (radios(lang, errors, Radios::new("channel", lang.t("届出の経路", "Reported through"), &[
+                Choice::new("window", lang.t("窓口", "The window")), Choice::new("police", lang.t("警察（遺失届）", "The police")),
+            ], &form.channel).inline()))
+            (input(lang, errors, Input::text("note", lang.t("メモ", "Note"), &form.note)
+                .hint(lang.t("個人番号は書かないでください。", "Never write a My Number here."))))
+            (form_buttons(lang, lang.t("カードを一時停止する", "Suspend the card"), &format!("/window/residents/{}", view.resident_id), true))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/cards/{serial}/loss-report`.
@@ -895,16 +840,13 @@ pub(super) async fn loss_submit(
         channel,
         note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     match desk
-        .state
-        .run(move |a| a.suspend_lost_card(&actor, &key, &report))
+        .act(&form.key, move |a, actor, key| a.suspend_lost_card(actor, key, &report))
         .await
     {
         Ok(_) => see_other(&format!("/window/residents/{}?done=loss_reported", view.resident_id)),
         Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |_| Some("cause"));
+            let errors = refusal_errors(lang, &p, |_| Some("cause"));
             render_loss(&desk, &view, &card, &form, &errors, p.status_code())
         }
         Err(p) => desk.problem(&p),
@@ -989,23 +931,16 @@ fn render_confirm(
             "return",
         ),
     };
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            (card_line(lang, card))
-            p { (text) }
-            form method="post" action=(format!("/window/cards/{}/{path}", card.serial)) novalidate {
-                (hidden_fields(&desk.ctx))
-                (identity_check(lang, errors, checked))
-                (form_buttons(lang, button, &format!("/window/residents/{}", view.resident_id), which == Confirm::Return))
-            }
+    let content = html! {
+        (card_line(lang, card))
+        p { (text) }
+        form method="post" action=(format!("/window/cards/{}/{path}", card.serial)) novalidate {
+            (hidden_fields(&desk.ctx))
+            (identity_check(lang, errors, checked))
+            (form_buttons(lang, button, &format!("/window/residents/{}", view.resident_id), which == Confirm::Return))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 async fn confirm_submit(desk: Desk, serial: String, form: ConfirmForm, which: Confirm) -> Response {
@@ -1020,19 +955,19 @@ async fn confirm_submit(desk: Desk, serial: String, form: ConfirmForm, which: Co
     if !errors.is_empty() {
         return render_confirm(&desk, &view, &card, which, checked, &errors, StatusCode::BAD_REQUEST);
     }
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     let card_serial = serial.clone();
     let result = match which {
         Confirm::Found => {
-            desk.state
-                .run(move |a| a.card_found(&actor, &key, &card_serial).map(drop))
-                .await
+            desk.act(&form.key, move |a, actor, key| {
+                a.card_found(actor, key, &card_serial).map(drop)
+            })
+            .await
         }
         Confirm::Return => {
-            desk.state
-                .run(move |a| a.return_card(&actor, &key, &card_serial).map(drop))
-                .await
+            desk.act(&form.key, move |a, actor, key| {
+                a.return_card(actor, key, &card_serial).map(drop)
+            })
+            .await
         }
     };
     match result {
@@ -1044,7 +979,7 @@ async fn confirm_submit(desk: Desk, serial: String, form: ConfirmForm, which: Co
             see_other(&format!("/window/residents/{}?done={done}", view.resident_id))
         }
         Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |_| None);
+            let errors = refusal_errors(lang, &p, |_| None);
             render_confirm(&desk, &view, &card, which, checked, &errors, p.status_code())
         }
         Err(p) => desk.problem(&p),

@@ -11,9 +11,10 @@ use mynacard_authority::worklist::{ResidentQuery, Worklist, MAX_ROWS};
 use serde::Deserialize;
 
 use super::{
-    application_kind, breadcrumbs, card_status, checkbox, done_banner, error_summary, input, lapse_reason,
-    optional_date, resident_status, Desk, DoneQuery, Errors, Input,
+    application_kind, breadcrumbs, card_status, done_banner, lapse_reason, optional_date, refusal_errors,
+    resident_status, Desk, DoneQuery,
 };
+use crate::web::forms::{checkbox, error_summary, input, Errors, Input};
 use crate::web::Lang;
 
 /// How many results a search shows.
@@ -340,7 +341,7 @@ pub(super) async fn search(desk: Desk, Query(q): Query<SearchQuery>) -> Response
         match desk.state.run(move |a| a.search_residents(&actor, &query)).await {
             Ok(found) => results = Some(found),
             Err(p) if super::refuses_form(&p) => {
-                errors = Errors::from_problem(lang, &p, |_| Some("name"));
+                errors = refusal_errors(lang, &p, |_| Some("name"));
             }
             Err(p) => return desk.problem(&p),
         }

@@ -20,10 +20,11 @@ use mynacard_store::registry::{ApplicationChannel, ApplicationKind};
 use serde::Deserialize;
 
 use super::{
-    card_in_use, checkbox, error_summary, form_buttons, identity_check, on, path_id, pinpad, radios, require_identity,
-    resident_brief, resident_trail, see_other, take_pin, Desk, Errors, PinField, PinSpec,
+    card_in_use, form_buttons, identity_check, on, path_id, pinpad, refusal_errors, refused, require_identity,
+    see_other, take_pad, Desk, PinField, PinSpec,
 };
 use crate::access::CsrfForm;
+use crate::web::forms::{checkbox, radios, Choice, Errors, Radios};
 use crate::web::hidden_fields;
 
 // ------------------------------------------------------------- application
@@ -70,37 +71,31 @@ fn render_application(
     let lang = desk.lang();
     let title = lang.t("交付申請", "Card application");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            @if let Some(number) = &view.my_number {
-                p { (lang.t("申請書の個人番号：", "My Number on the application: ")) code { (number.expose()) } }
-            }
-            form method="post" action=(format!("/window/residents/{id}/application")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (radios(lang, errors, "kind", lang.t("申請の種別", "Kind of application"),
-                    Some(lang.t("カードをお持ちの方は「更新」。紛失・損傷などは再交付の画面から申請します。",
-                        "Holders of a card apply for a renewal. Loss and damage go through the reissue page.")),
-                    &[("new", lang.t("新規", "New card")), ("renewal", lang.t("更新", "Renewal"))], &form.kind, false))
-                (radios(lang, errors, "channel", lang.t("申請の方法", "How it was applied for"), None,
-                    &[("window", lang.t("窓口", "At the window")), ("online", lang.t("オンライン", "Online")), ("mail", lang.t("郵送", "By mail"))],
-                    &form.channel, true))
-                (checkbox(lang, errors, "signature_wanted", lang.t("署名用電子証明書を希望する", "A signature certificate is wanted"),
-                    Some(lang.t("15歳未満の方と成年被後見人には発行されません。", "Not issued under 15 nor to an adult ward.")),
-                    on(&form.signature_wanted)))
-                (checkbox(lang, errors, "face_recognition", lang.t("顔認証マイナンバーカードにする", "A face-recognition card"),
-                    Some(lang.t("暗証番号を設定せず、顔認証で本人確認するカードです。署名用電子証明書は搭載できません。",
-                        "No PINs; the holder is identified by the face. It carries no signature certificate.")),
-                    on(&form.face_recognition)))
-                (form_buttons(lang, lang.t("申請を受け付ける", "Take the application"), &format!("/window/residents/{id}"), false))
-            }
+    let content = html! {
+        @if let Some(number) = &view.my_number {
+            p { (lang.t("申請書の個人番号：", "My Number on the application: ")) code { (number.expose()) } }
+        }
+        form method="post" action=(format!("/window/residents/{id}/application")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (radios(lang, errors, Radios::new("kind", lang.t("申請の種別", "Kind of application"),
+                &[Choice::new("new", lang.t("新規", "New card")), Choice::new("renewal", lang.t("更新", "Renewal"))], &form.kind)
+                .hint(lang.t("カードをお持ちの方は「更新」。紛失・損傷などは再交付の画面から申請します。",
+                    "Holders of a card apply for a renewal. Loss and damage go through the reissue page."))))
+            (radios(lang, errors, Radios::new("channel", lang.t("申請の方法", "How it was applied for"),
+                &[Choice::new("window", lang.t("窓口", "At the window")), Choice::new("online", lang.t("オンライン", "Online")),
+                    Choice::new("mail", lang.t("郵送", "By mail"))],
+                &form.channel).inline()))
+            (checkbox(lang, errors, "signature_wanted", lang.t("署名用電子証明書を希望する", "A signature certificate is wanted"),
+                Some(lang.t("15歳未満の方と成年被後見人には発行されません。", "Not issued under 15 nor to an adult ward.")),
+                on(&form.signature_wanted)))
+            (checkbox(lang, errors, "face_recognition", lang.t("顔認証マイナンバーカードにする", "A face-recognition card"),
+                Some(lang.t("暗証番号を設定せず、顔認証で本人確認するカードです。署名用電子証明書は搭載できません。",
+                    "No PINs; the holder is identified by the face. It carries no signature certificate.")),
+                on(&form.face_recognition)))
+            (form_buttons(lang, lang.t("申請を受け付ける", "Take the application"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/application`.
@@ -139,9 +134,8 @@ pub(super) async fn application_submit(
                 signature_wanted: on(&form.signature_wanted),
                 jlis_received_on: None,
             };
-            let actor = desk.actor();
-            let key = desk.key(&form.key);
-            desk.state.run(move |a| a.apply(&actor, &key, &new)).await
+            desk.act(&form.key, move |a, actor, key| a.apply(actor, key, &new))
+                .await
         }
         _ => Err(crate::problem::Problem::bad_request("the form")),
     };
@@ -154,7 +148,7 @@ pub(super) async fn application_submit(
                 StatusCode::BAD_REQUEST
             };
             if errors.is_empty() {
-                errors = Errors::from_problem(lang, &p, |code| match code {
+                errors = refusal_errors(lang, &p, |code| match code {
                     "card_in_use" | "no_card" => Some("kind"),
                     "face_card_no_signature" => Some("face_recognition"),
                     _ => None,
@@ -260,36 +254,29 @@ pub(super) async fn delivery_page(desk: Desk, Path(serial): Path<String>) -> Res
 fn render_delivery(desk: &Desk, d: &Delivery, checked: bool, errors: &Errors, status: StatusCode) -> Response {
     let lang = desk.lang();
     let title = lang.t("カードの交付", "Card delivery");
-    let body = html! {
-        (resident_trail(lang, &d.view))
-        div.narrow {
-            span.caption { (d.view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, &d.view))
-            p { (lang.t("カード番号：", "Card: ")) code { (d.serial) } }
-            @if !d.produced {
-                div.banner.banner--warning role="note" {
-                    p.banner__text { (lang.t("このカードは交付待ちではありません。", "This card is not awaiting delivery.")) }
+    let content = html! {
+        p { (lang.t("カード番号：", "Card: ")) code { (d.serial) } }
+        @if !d.produced {
+            div.banner.banner--warning role="note" {
+                p.banner__text { (lang.t("このカードは交付待ちではありません。", "This card is not awaiting delivery.")) }
+            }
+            p { a href=(format!("/window/residents/{}", d.view.resident_id)) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
+        } @else {
+            form method="post" action=(format!("/window/cards/{}/delivery", d.serial)) novalidate autocomplete="off" {
+                (hidden_fields(&desk.ctx))
+                h2 { (lang.t("本人確認（職員）", "Identity check (staff)")) }
+                (identity_check(lang, errors, checked))
+                @if d.face_recognition {
+                    h2 { (lang.t("顔認証マイナンバーカード", "Face-recognition card")) }
+                    p { (lang.t("顔認証マイナンバーカードには暗証番号を設定しません。", "A face-recognition card has no PINs to set.")) }
+                } @else {
+                    (pinpad(lang, errors, &delivery_pins(d.signature), html! {}))
                 }
-                p { a href=(format!("/window/residents/{}", d.view.resident_id)) { (lang.t("住民の画面に戻る", "Back to the resident")) } }
-            } @else {
-                form method="post" action=(format!("/window/cards/{}/delivery", d.serial)) novalidate autocomplete="off" {
-                    (hidden_fields(&desk.ctx))
-                    h2 { (lang.t("本人確認（職員）", "Identity check (staff)")) }
-                    (identity_check(lang, errors, checked))
-                    @if d.face_recognition {
-                        h2 { (lang.t("顔認証マイナンバーカード", "Face-recognition card")) }
-                        p { (lang.t("顔認証マイナンバーカードには暗証番号を設定しません。", "A face-recognition card has no PINs to set.")) }
-                    } @else {
-                        (pinpad(lang, errors, &delivery_pins(d.signature), html! {}))
-                    }
-                    (form_buttons(lang, lang.t("交付する", "Deliver the card"), &format!("/window/residents/{}", d.view.resident_id), false))
-                }
+                (form_buttons(lang, lang.t("交付する", "Deliver the card"), &format!("/window/residents/{}", d.view.resident_id), false))
             }
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, &d.view, errors, content)
 }
 
 /// `POST /window/cards/{serial}/delivery`.
@@ -309,60 +296,35 @@ pub(super) async fn delivery_submit(
     let mut pins = PinPad::default();
     if !d.face_recognition {
         let f = &mut form;
-        pins.auth = take_pin(
-            lang,
-            &mut errors,
-            PinKind::UserAuthentication,
-            "pin_auth",
-            &mut f.pin_auth,
-            Some(&f.pin_auth_confirm),
-        );
-        if d.signature {
-            pins.sign = take_pin(
-                lang,
-                &mut errors,
-                PinKind::Signature,
-                "pin_sign",
-                &mut f.pin_sign,
-                Some(&f.pin_sign_confirm),
-            );
-        }
-        pins.input_support = take_pin(
-            lang,
-            &mut errors,
-            PinKind::InputSupport,
-            "pin_input_support",
-            &mut f.pin_input_support,
-            Some(&f.pin_input_support_confirm),
-        );
-        pins.registry = take_pin(
-            lang,
-            &mut errors,
-            PinKind::ResidentRegistry,
-            "pin_registry",
-            &mut f.pin_registry,
-            Some(&f.pin_registry_confirm),
-        );
+        let typed = [
+            (&mut f.pin_auth, &f.pin_auth_confirm),
+            (&mut f.pin_sign, &f.pin_sign_confirm),
+            (&mut f.pin_input_support, &f.pin_input_support_confirm),
+            (&mut f.pin_registry, &f.pin_registry_confirm),
+        ];
+        pins = take_pad(lang, &mut errors, d.signature, typed);
     }
     if !errors.is_empty() {
         return render_delivery(&desk, &d, checked, &errors, StatusCode::BAD_REQUEST);
     }
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     let card = serial.clone();
-    let result = desk.state.run(move |a| a.deliver(&actor, &key, &card, &pins)).await;
+    let result = desk
+        .act(&form.key, move |a, actor, key| a.deliver(actor, key, &card, &pins))
+        .await;
     match result {
         Ok(_) => see_other(&format!("/window/residents/{}?done=delivered", d.view.resident_id)),
-        Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |code| match code {
-                "bad_request" => Some("pin_auth"),
-                _ => None,
-            });
-            match delivery(&desk, &serial).await {
-                Ok(d) => render_delivery(&desk, &d, checked, &errors, p.status_code()),
-                Err(p) => desk.problem(&p),
-            }
+        Err(p) => {
+            refused(
+                &desk,
+                p,
+                delivery(&desk, &serial),
+                |code| match code {
+                    "bad_request" => Some("pin_auth"),
+                    _ => None,
+                },
+                |d, errors, status| render_delivery(&desk, d, checked, errors, status),
+            )
+            .await
         }
-        Err(p) => desk.problem(&p),
     }
 }

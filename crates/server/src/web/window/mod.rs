@@ -39,6 +39,7 @@ mod issuance;
 mod moves;
 mod residents;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OriginalUri};
@@ -49,14 +50,16 @@ use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDate;
 use maud::{html, Markup};
+use mynacard_authority::issuance::PinPad;
 use mynacard_authority::records::ResidentView;
-use mynacard_authority::{Actor, AuthorityError};
+use mynacard_authority::{Actor, Authority, AuthorityError};
 use mynacard_rules::card::Residence;
 use mynacard_rules::pin::{PinFormatError, PinKind};
 use mynacard_store::Tx;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::forms::{checkbox, described_by, error_line, error_summary, field_class, Errors};
 use super::{html_response, page, Banner, Lang, PageContext};
 use crate::access::{Refusal, StaffPrincipal, WindowClerk};
 use crate::problem::Problem;
@@ -215,6 +218,30 @@ impl Desk {
         }
     }
 
+    /// A form page about a resident: the trail to their page, the title,
+    /// the error summary and who the resident is, above `content`.
+    fn resident_form(
+        &self,
+        status: StatusCode,
+        title: &str,
+        view: &ResidentView,
+        errors: &Errors,
+        content: Markup,
+    ) -> Response {
+        let lang = self.lang();
+        let body = html! {
+            (resident_trail(lang, view))
+            div.narrow {
+                span.caption { (view.name) }
+                h1 { (title) }
+                (error_summary(lang, errors))
+                (resident_brief(lang, view))
+                (content)
+            }
+        };
+        self.form_page(status, title, errors, body)
+    }
+
     /// The page for a request that cannot go on (forbidden, not found,
     /// failed), inside the layout.
     fn problem(&self, problem: &Problem) -> Response {
@@ -244,6 +271,19 @@ impl Desk {
             }
         };
         self.respond(status, title, None, body)
+    }
+
+    /// Runs a procedure of the authority as the clerk, under the form's
+    /// idempotency key (`_key`), so that a double click or a reload acts
+    /// once.
+    async fn act<T, F>(&self, form_key: &str, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Authority, &Actor, &str) -> Result<T, AuthorityError> + Send + 'static,
+    {
+        let actor = self.actor();
+        let key = self.key(form_key);
+        self.state.run(move |a| f(a, &actor, &key)).await
     }
 
     /// The resident's record for `purpose`, its disclosure recorded.
@@ -292,28 +332,29 @@ where
     }
 }
 
-/// After the authority refused a form: the form again with the refusal
-/// in its error summary (at the field `field_of` names for the code), or
-/// the problem page when the form cannot help.
-async fn refused<F>(
+/// After the authority refused a form: the form again, drawn by `render`
+/// from what `reread` reads afresh (the resident's record, the card), with
+/// the refusal in its error summary (at the field `field_of` names for the
+/// code); or the problem page when the form cannot help.
+async fn refused<T, R, F>(
     desk: &Desk,
-    resident_id: i64,
-    purpose: &'static str,
     problem: Problem,
+    reread: R,
     field_of: fn(&str) -> Option<&'static str>,
     render: F,
 ) -> Response
 where
-    F: FnOnce(&ResidentView, &Errors, StatusCode) -> Response,
+    R: Future<Output = Result<T, Problem>>,
+    F: FnOnce(&T, &Errors, StatusCode) -> Response,
 {
     if !refuses_form(&problem) {
         return desk.problem(&problem);
     }
-    let errors = Errors::from_problem(desk.lang(), &problem, field_of);
-    with_view(desk, resident_id, purpose, |view| {
-        render(view, &errors, problem.status_code())
-    })
-    .await
+    let errors = refusal_errors(desk.lang(), &problem, field_of);
+    match reread.await {
+        Ok(read) => render(&read, &errors, problem.status_code()),
+        Err(p) => desk.problem(&p),
+    }
 }
 
 /// `?done=CODE` after a redirect.
@@ -392,63 +433,31 @@ fn path_id(text: &str) -> Result<i64, Problem> {
         .ok_or_else(|| Problem::not_found("no such page"))
 }
 
-// ------------------------------------------------------------------- errors
+// ------------------------------------------------------------------ refusals
 
-/// What is wrong with a form: messages by field (the field's id), in the
-/// order of the form, and the authority's detail when it refused.
-#[derive(Debug, Default)]
-pub(super) struct Errors {
-    items: Vec<(String, String)>,
-    detail: Option<String>,
-}
-
-impl Errors {
-    /// No errors.
-    fn new() -> Errors {
-        Errors::default()
+/// The authority's refusal as a form's errors: its field errors, and one
+/// message for the refusal, placed at the field `field_of` names for its
+/// code (the authority's detail under the messages).
+fn refusal_errors(lang: Lang, problem: &Problem, field_of: impl Fn(&str) -> Option<&'static str>) -> Errors {
+    let mut errors = Errors::new();
+    for e in &problem.errors {
+        errors.add(&e.field, e.message.clone());
     }
-
-    /// Adds a message for `field` ("" for the form as a whole).
-    fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.items.push((field.to_owned(), message.into()));
-    }
-
-    /// Whether there is nothing to report.
-    fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// The first message for `field`.
-    fn get(&self, field: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(f, _)| !field.is_empty() && f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    /// The authority's refusal: its field errors, and one message for the
-    /// refusal, placed at the field `field_of` names for its code.
-    fn from_problem(lang: Lang, problem: &Problem, field_of: impl Fn(&str) -> Option<&'static str>) -> Errors {
-        let mut errors = Errors::new();
-        for e in &problem.errors {
-            errors.add(&e.field, e.message.clone());
+    let field = field_of(&problem.code).unwrap_or("");
+    match refusal_text(lang, &problem.code) {
+        Some(text) => {
+            errors.add(field, text);
+            errors.set_detail(problem.detail.clone());
         }
-        let field = field_of(&problem.code).unwrap_or("");
-        match refusal_text(lang, &problem.code) {
-            Some(text) => {
-                errors.add(field, text);
-                errors.detail = problem.detail.clone();
-            }
-            None => errors.add(
-                field,
-                problem
-                    .detail
-                    .clone()
-                    .unwrap_or_else(|| lang.t("処理できませんでした。", "This could not be done.").to_owned()),
-            ),
-        }
-        errors
+        None => errors.add(
+            field,
+            problem
+                .detail
+                .clone()
+                .unwrap_or_else(|| lang.t("処理できませんでした。", "This could not be done.").to_owned()),
+        ),
     }
+    errors
 }
 
 /// What staff are told for a refusal code (the authority's detail follows).
@@ -569,211 +578,6 @@ fn refusal_text(lang: Lang, code: &str) -> Option<String> {
         _ => return None,
     };
     Some(lang.t(ja, en).to_owned())
-}
-
-/// The GOV.UK error summary at the top of a form.
-fn error_summary(lang: Lang, errors: &Errors) -> Markup {
-    html! {
-        @if !errors.is_empty() {
-            div.error-summary role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
-                h2.error-summary__title #error-summary-title { (lang.t("入力内容を確認してください", "There is a problem")) }
-                ul {
-                    @for (field, message) in &errors.items {
-                        li {
-                            @if field.is_empty() { (message) }
-                            @else { a href=(format!("#{field}")) { (message) } }
-                        }
-                    }
-                }
-                @if let Some(detail) = &errors.detail {
-                    p.hint { (lang.t("詳細：", "Details: ")) (detail) }
-                }
-            }
-        }
-    }
-}
-
-// ------------------------------------------------------------------- fields
-
-/// A text-like input of a form.
-pub(super) struct Input<'a> {
-    name: &'a str,
-    label: &'a str,
-    hint: Option<&'a str>,
-    value: &'a str,
-    kind: &'static str,
-    class: &'static str,
-    required: bool,
-    inputmode: Option<&'static str>,
-    autocomplete: Option<&'static str>,
-    maxlength: Option<u32>,
-}
-
-impl<'a> Input<'a> {
-    /// A text input.
-    fn text(name: &'a str, label: &'a str, value: &'a str) -> Input<'a> {
-        Input {
-            name,
-            label,
-            hint: None,
-            value,
-            kind: "text",
-            class: "input",
-            required: false,
-            inputmode: None,
-            autocomplete: None,
-            maxlength: None,
-        }
-    }
-
-    /// A date input (`YYYY-MM-DD`).
-    fn date(name: &'a str, label: &'a str, value: &'a str) -> Input<'a> {
-        Input {
-            kind: "date",
-            class: "input input--short",
-            ..Input::text(name, label, value)
-        }
-    }
-
-    fn hint(self, hint: &'a str) -> Input<'a> {
-        Input {
-            hint: Some(hint),
-            ..self
-        }
-    }
-
-    fn required(self) -> Input<'a> {
-        Input { required: true, ..self }
-    }
-
-    fn short(self) -> Input<'a> {
-        Input {
-            class: "input input--short",
-            ..self
-        }
-    }
-
-    fn numeric(self) -> Input<'a> {
-        Input {
-            inputmode: Some("numeric"),
-            ..self
-        }
-    }
-
-    fn autocomplete(self, value: &'static str) -> Input<'a> {
-        Input {
-            autocomplete: Some(value),
-            ..self
-        }
-    }
-
-    fn maxlength(self, n: u32) -> Input<'a> {
-        Input {
-            maxlength: Some(n),
-            ..self
-        }
-    }
-}
-
-/// The ids an input is described by (its hint, its error).
-fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
-    let mut ids = Vec::new();
-    if hint {
-        ids.push(format!("{name}-hint"));
-    }
-    if error {
-        ids.push(format!("{name}-error"));
-    }
-    (!ids.is_empty()).then(|| ids.join(" "))
-}
-
-/// The error line of a field.
-fn error_line(lang: Lang, name: &str, error: Option<&str>) -> Markup {
-    html! {
-        @if let Some(e) = error {
-            p.error-message id=(format!("{name}-error")) {
-                span.visually-hidden { (lang.t("エラー：", "Error: ")) }
-                (e)
-            }
-        }
-    }
-}
-
-fn field_class(error: bool) -> &'static str {
-    if error {
-        "field field--error"
-    } else {
-        "field"
-    }
-}
-
-/// A labelled input with its hint and error.
-fn input(lang: Lang, errors: &Errors, i: Input<'_>) -> Markup {
-    let error = errors.get(i.name);
-    html! {
-        div class=(field_class(error.is_some())) {
-            label.label for=(i.name) {
-                (i.label)
-                @if i.required { span.required { (lang.t("必須", "required")) } }
-            }
-            @if let Some(h) = i.hint { p.hint id=(format!("{}-hint", i.name)) { (h) } }
-            (error_line(lang, i.name, error))
-            input class=(i.class) id=(i.name) name=(i.name) type=(i.kind) value=(i.value)
-                required[i.required] inputmode=[i.inputmode] autocomplete=[i.autocomplete] maxlength=[i.maxlength]
-                aria-describedby=[described_by(i.name, i.hint.is_some(), error.is_some())]
-                aria-invalid=[error.map(|_| "true")];
-        }
-    }
-}
-
-/// A checkbox with its label (and hint, and error).
-fn checkbox(lang: Lang, errors: &Errors, name: &str, label: &str, hint: Option<&str>, checked: bool) -> Markup {
-    let error = errors.get(name);
-    html! {
-        div class=(field_class(error.is_some())) {
-            (error_line(lang, name, error))
-            div.choice {
-                input type="checkbox" id=(name) name=(name) value="on" checked[checked]
-                    aria-describedby=[described_by(name, hint.is_some(), error.is_some())]
-                    aria-invalid=[error.map(|_| "true")];
-                label for=(name) { (label) }
-            }
-            @if let Some(h) = hint { p.hint id=(format!("{name}-hint")) { (h) } }
-        }
-    }
-}
-
-/// Radio buttons in a fieldset; the first one carries the field's id.
-#[allow(clippy::too_many_arguments)]
-fn radios(
-    lang: Lang,
-    errors: &Errors,
-    name: &str,
-    legend: &str,
-    hint: Option<&str>,
-    options: &[(&str, &str)],
-    selected: &str,
-    inline: bool,
-) -> Markup {
-    let error = errors.get(name);
-    html! {
-        div class=(field_class(error.is_some())) {
-            fieldset aria-describedby=[described_by(name, hint.is_some(), error.is_some())] {
-                legend { (legend) }
-                @if let Some(h) = hint { p.hint id=(format!("{name}-hint")) { (h) } }
-                (error_line(lang, name, error))
-                div class=(if inline { "radios radios--inline" } else { "radios" }) {
-                    @for (i, (value, label)) in options.iter().enumerate() {
-                        @let id = if i == 0 { name.to_owned() } else { format!("{name}-{value}") };
-                        div.choice {
-                            input type="radio" id=(id) name=(name) value=(value) checked[selected == *value];
-                            label for=(id) { (label) }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// One PIN of the pad: typed twice when it is being set.
@@ -946,6 +750,28 @@ fn take_pin(
 ) -> Option<Zeroizing<String>> {
     check_pin(lang, errors, kind, name, pin.typed(), confirm.map(PinField::typed))
         .then(|| Zeroizing::new(std::mem::take(&mut pin.0)))
+}
+
+/// The four PINs a holder sets on the pad (at delivery, or back to a PIN
+/// card), each typed twice: checked and moved into the authority's pad,
+/// or errors added. `typed` holds the PINs (authentication, signature,
+/// input support, resident registry) with their confirmations; the
+/// signature PIN is taken only with `signature`.
+fn take_pad(lang: Lang, errors: &mut Errors, signature: bool, typed: [(&mut PinField, &PinField); 4]) -> PinPad {
+    let [auth, sign, input_support, registry] = typed;
+    let mut take = |kind: PinKind, name: &str, (pin, confirm): (&mut PinField, &PinField)| {
+        take_pin(lang, errors, kind, name, pin, Some(confirm))
+    };
+    PinPad {
+        auth: take(PinKind::UserAuthentication, "pin_auth", auth),
+        sign: if signature {
+            take(PinKind::Signature, "pin_sign", sign)
+        } else {
+            None
+        },
+        input_support: take(PinKind::InputSupport, "pin_input_support", input_support),
+        registry: take(PinKind::ResidentRegistry, "pin_registry", registry),
+    }
 }
 
 /// The staff's confirmation of the holder's identity (本人確認).

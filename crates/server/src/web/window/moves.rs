@@ -27,12 +27,13 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    breadcrumbs, check_pin, checkbox, error_summary, form_buttons, identity_check, input, on, path_id, pinpad, radios,
-    refused, require_identity, require_text, required_date, resident_brief, resident_trail, see_other, with_view, Desk,
-    Errors, Input, PinField, PinSpec,
+    breadcrumbs, check_pin, form_buttons, identity_check, on, path_id, pinpad, refusal_errors, refused,
+    require_identity, require_text, required_date, resident_brief, resident_trail, see_other, with_view, Desk,
+    PinField, PinSpec,
 };
 use crate::access::CsrfForm;
 use crate::problem::Problem;
+use crate::web::forms::{checkbox, error_summary, input, radios, Choice, Errors, Input, Radios};
 use crate::web::{hidden_fields, Lang};
 
 /// The purpose of the reads for these procedures.
@@ -95,32 +96,25 @@ fn render_move_out(
     let lang = desk.lang();
     let title = lang.t("転出届", "Move-out");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            p { (lang.t("署名用電子証明書は転出届で失効します。転出予定日から30日以内に転入届がないと、カードは失効します。",
-                "The move-out revokes the signature certificate. Without a move-in within 30 days of the planned move-out, the card lapses.")) }
-            form method="post" action=(format!("/window/residents/{id}/move-out")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (radios(lang, errors, "destination_kind", lang.t("転出先", "Moving to"), None,
-                    &[("domestic", lang.t("国内の他の市区町村", "Another municipality in Japan")), ("abroad", lang.t("国外", "Abroad"))],
-                    &form.destination_kind, false))
-                (input(lang, errors, Input::text("destination", lang.t("転出先の市区町村コード", "Destination municipality code"), &form.destination)
-                    .hint(lang.t("国内の場合：全国地方公共団体コード6桁（例：札幌市 011002）", "In Japan: the 6-digit municipality code (Sapporo: 011002)"))
-                    .short().numeric().maxlength(6)))
-                (input(lang, errors, Input::date("planned_move_out_on", lang.t("転出予定日", "Planned move-out date"), &form.planned_move_out_on)
-                    .hint(lang.t("国外転出の場合は出国日", "For a departure abroad: the day of departure")).required()))
-                (checkbox(lang, errors, "abroad_with_continued_use", lang.t("国外転出後もカードを継続利用する", "Keep using the card abroad"),
-                    Some(lang.t("国外転出の場合のみ（日本国籍の方）。", "Abroad only (Japanese nationals).")), on(&form.abroad_with_continued_use)))
-                (form_buttons(lang, lang.t("転出届を受け付ける", "Record the move-out"), &format!("/window/residents/{id}"), false))
-            }
+    let content = html! {
+        p { (lang.t("署名用電子証明書は転出届で失効します。転出予定日から30日以内に転入届がないと、カードは失効します。",
+            "The move-out revokes the signature certificate. Without a move-in within 30 days of the planned move-out, the card lapses.")) }
+        form method="post" action=(format!("/window/residents/{id}/move-out")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (radios(lang, errors, Radios::new("destination_kind", lang.t("転出先", "Moving to"),
+                &[Choice::new("domestic", lang.t("国内の他の市区町村", "Another municipality in Japan")), Choice::new("abroad", lang.t("国外", "Abroad"))],
+                &form.destination_kind)))
+            (input(lang, errors, Input::text("destination", lang.t("転出先の市区町村コード", "Destination municipality code"), &form.destination)
+                .hint(lang.t("国内の場合：全国地方公共団体コード6桁（例：札幌市 011002）", "In Japan: the 6-digit municipality code (Sapporo: 011002)"))
+                .short().numeric().maxlength(6)))
+            (input(lang, errors, Input::date("planned_move_out_on", lang.t("転出予定日", "Planned move-out date"), &form.planned_move_out_on)
+                .hint(lang.t("国外転出の場合は出国日", "For a departure abroad: the day of departure")).required()))
+            (checkbox(lang, errors, "abroad_with_continued_use", lang.t("国外転出後もカードを継続利用する", "Keep using the card abroad"),
+                Some(lang.t("国外転出の場合のみ（日本国籍の方）。", "Abroad only (Japanese nationals).")), on(&form.abroad_with_continued_use)))
+            (form_buttons(lang, lang.t("転出届を受け付ける", "Record the move-out"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/move-out`.
@@ -185,16 +179,16 @@ pub(super) async fn move_out_submit(
         destination,
         abroad_with_continued_use: on(&form.abroad_with_continued_use),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.move_out(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.move_out(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=moved_out")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |code| match code {
                     "bad_request" => Some("destination"),
                     "continued_use_not_available" => Some("abroad_with_continued_use"),
@@ -322,7 +316,7 @@ pub(super) async fn move_in_lookup(desk: Desk, CsrfForm(form): CsrfForm<MoveInLo
             render_move_in_start(&desk, "", &number, &errors, StatusCode::NOT_FOUND)
         }
         Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, |_| Some("my_number"));
+            let errors = refusal_errors(lang, &p, |_| Some("my_number"));
             render_move_in_start(&desk, "", &number, &errors, p.status_code())
         }
         Err(p) => desk.problem(&p),
@@ -500,18 +494,21 @@ pub(super) async fn move_in_submit(
         registry_pin: Zeroizing::new(std::mem::take(&mut form.registry_pin.0)),
         new_signature_certificate: on(&form.new_signature_certificate),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.move_in(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.move_in(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=moved_in")),
-        Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, pin_refusal_field);
-            match incoming(&desk, id).await {
-                Ok(view) => render_move_in(&desk, id, view.as_ref(), &form, &errors, p.status_code()),
-                Err(p) => desk.problem(&p),
-            }
+        Err(p) => {
+            refused(
+                &desk,
+                p,
+                incoming(&desk, id),
+                pin_refusal_field,
+                |view, errors, status| render_move_in(&desk, id, view.as_ref(), &form, errors, status),
+            )
+            .await
         }
-        Err(p) => desk.problem(&p),
     }
 }
 
@@ -557,29 +554,22 @@ fn render_continued_use(
     let title = lang.t("カードの継続利用", "Continued use of the card");
     let id = view.resident_id;
     let face = super::card_in_use(view).is_some_and(|c| c.face_recognition);
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            p { (lang.t("カードを持たずに転入届をした方は、転入届から90日以内にカードの継続利用の手続をします。新しい住所をカードの追記欄に記載します。",
-                "A person who moved in without the card presents it within 90 days of the move-in; the new address goes in the card's entries.")) }
-            form method="post" action=(format!("/window/residents/{id}/continued-use")) novalidate autocomplete="off" {
-                (hidden_fields(&desk.ctx))
-                (identity_check(lang, errors, on(&form.identity_checked)))
-                @if face {
-                    p { (lang.t("顔認証マイナンバーカードのため、暗証番号の入力は不要です。", "A face-recognition card: no PIN is needed.")) }
-                } @else {
-                    (pinpad(lang, errors, &[PinSpec { name: "registry_pin", kind: PinKind::ResidentRegistry, confirm: false }], html! {}))
-                }
-                (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
-                (form_buttons(lang, lang.t("継続利用の手続をする", "Record the continued use"), &format!("/window/residents/{id}"), false))
+    let content = html! {
+        p { (lang.t("カードを持たずに転入届をした方は、転入届から90日以内にカードの継続利用の手続をします。新しい住所をカードの追記欄に記載します。",
+            "A person who moved in without the card presents it within 90 days of the move-in; the new address goes in the card's entries.")) }
+        form method="post" action=(format!("/window/residents/{id}/continued-use")) novalidate autocomplete="off" {
+            (hidden_fields(&desk.ctx))
+            (identity_check(lang, errors, on(&form.identity_checked)))
+            @if face {
+                p { (lang.t("顔認証マイナンバーカードのため、暗証番号の入力は不要です。", "A face-recognition card: no PIN is needed.")) }
+            } @else {
+                (pinpad(lang, errors, &[PinSpec { name: "registry_pin", kind: PinKind::ResidentRegistry, confirm: false }], html! {}))
             }
+            (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
+            (form_buttons(lang, lang.t("継続利用の手続をする", "Record the continued use"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/continued-use`.
@@ -616,20 +606,18 @@ pub(super) async fn continued_use_submit(
         registry_pin: Zeroizing::new(std::mem::take(&mut form.registry_pin.0)),
         new_signature_certificate: on(&form.new_signature_certificate),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
     match desk
-        .state
-        .run(move |a| a.continue_card_use(&actor, &key, &request))
+        .act(&form.key, move |a, actor, key| {
+            a.continue_card_use(actor, key, &request)
+        })
         .await
     {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=continued_use")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |code| match code {
                     "bad_request" => Some("registry_pin"),
                     other => pin_refusal_field(other),
@@ -676,26 +664,19 @@ fn render_move_within(
     let lang = desk.lang();
     let title = lang.t("転居届", "Move within the municipality");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            p { (lang.t("カードをお持ちの方は、新しい住所をカードの追記欄に記載します。署名用電子証明書は失効します。",
-                "The new address goes in the card's entries; the signature certificate is revoked.")) }
-            form method="post" action=(format!("/window/residents/{id}/move-within")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (input(lang, errors, Input::text("new_address", lang.t("新しい住所", "New address"), &form.new_address)
-                    .hint(lang.t("都道府県から", "From the prefecture")).required()))
-                (input(lang, errors, Input::date("moved_on", lang.t("転居した日", "Day of the move"), &form.moved_on).required()))
-                (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
-                (form_buttons(lang, lang.t("転居届を受け付ける", "Record the move"), &format!("/window/residents/{id}"), false))
-            }
+    let content = html! {
+        p { (lang.t("カードをお持ちの方は、新しい住所をカードの追記欄に記載します。署名用電子証明書は失効します。",
+            "The new address goes in the card's entries; the signature certificate is revoked.")) }
+        form method="post" action=(format!("/window/residents/{id}/move-within")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (input(lang, errors, Input::text("new_address", lang.t("新しい住所", "New address"), &form.new_address)
+                .hint(lang.t("都道府県から", "From the prefecture")).required()))
+            (input(lang, errors, Input::date("moved_on", lang.t("転居した日", "Day of the move"), &form.moved_on).required()))
+            (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
+            (form_buttons(lang, lang.t("転居届を受け付ける", "Record the move"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/move-within`.
@@ -736,16 +717,16 @@ pub(super) async fn move_within_submit(
         moved_on,
         new_signature_certificate: on(&form.new_signature_certificate),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.move_within(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.move_within(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=moved_within")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |code| match code {
                     "bad_request" => Some("moved_on"),
                     other => pin_refusal_field(other),
@@ -798,31 +779,24 @@ fn render_name_change(
     let lang = desk.lang();
     let title = lang.t("氏名の変更", "Change of name");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            form method="post" action=(format!("/window/residents/{id}/name-change")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (input(lang, errors, Input::text("new_name", lang.t("新しい氏名", "New name"), &form.new_name).required()))
-                (input(lang, errors, Input::text("new_name_kana", lang.t("新しい氏名の振り仮名", "New name in kana"), &form.new_name_kana)
-                    .hint(lang.t("カタカナ", "Katakana")).required()))
-                (input(lang, errors, Input::date("changed_on", lang.t("変更の日", "Day of the change"), &form.changed_on).required()))
-                (radios(lang, errors, "reason", lang.t("変更の理由", "Reason"), None, &[
-                    ("marriage", lang.t("婚姻", "Marriage")),
-                    ("divorce", lang.t("離婚", "Divorce")),
-                    ("adoption", lang.t("養子縁組・離縁", "Adoption")),
-                    ("other", lang.t("その他（家庭裁判所の許可など）", "Other (family court, …)")),
-                ], &form.reason, false))
-                (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
-                (form_buttons(lang, lang.t("氏名の変更を記録する", "Record the change"), &format!("/window/residents/{id}"), false))
-            }
+    let content = html! {
+        form method="post" action=(format!("/window/residents/{id}/name-change")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (input(lang, errors, Input::text("new_name", lang.t("新しい氏名", "New name"), &form.new_name).required()))
+            (input(lang, errors, Input::text("new_name_kana", lang.t("新しい氏名の振り仮名", "New name in kana"), &form.new_name_kana)
+                .hint(lang.t("カタカナ", "Katakana")).required()))
+            (input(lang, errors, Input::date("changed_on", lang.t("変更の日", "Day of the change"), &form.changed_on).required()))
+            (radios(lang, errors, Radios::new("reason", lang.t("変更の理由", "Reason"), &[
+                Choice::new("marriage", lang.t("婚姻", "Marriage")),
+                Choice::new("divorce", lang.t("離婚", "Divorce")),
+                Choice::new("adoption", lang.t("養子縁組・離縁", "Adoption")),
+                Choice::new("other", lang.t("その他（家庭裁判所の許可など）", "Other (family court, …)")),
+            ], &form.reason)))
+            (new_signature_box(lang, errors, on(&form.new_signature_certificate)))
+            (form_buttons(lang, lang.t("氏名の変更を記録する", "Record the change"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/name-change`.
@@ -882,16 +856,16 @@ pub(super) async fn name_change_submit(
         reason,
         new_signature_certificate: on(&form.new_signature_certificate),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.change_name(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.change_name(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=name_changed")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |code| match code {
                     "bad_request" => Some("changed_on"),
                     other => pin_refusal_field(other),
@@ -931,26 +905,19 @@ fn render_death(desk: &Desk, view: &ResidentView, form: &DeathForm, errors: &Err
     let lang = desk.lang();
     let title = lang.t("死亡届", "Death");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            div.banner.banner--warning role="note" {
-                p.banner__text { (lang.t("住民票が消除され、カードは失効し、すべての電子証明書が失効します。取り消せません。",
-                    "The record is removed, the card lapses and every certificate is revoked. This cannot be undone.")) }
-            }
-            form method="post" action=(format!("/window/residents/{id}/death")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (input(lang, errors, Input::date("died_on", lang.t("死亡した日", "Date of death"), &form.died_on).required()))
-                (checkbox(lang, errors, "confirmed", lang.t("死亡届の内容を確認しました", "I have checked the notification of death"), None, on(&form.confirmed)))
-                (form_buttons(lang, lang.t("死亡を記録する", "Record the death"), &format!("/window/residents/{id}"), true))
-            }
+    let content = html! {
+        div.banner.banner--warning role="note" {
+            p.banner__text { (lang.t("住民票が消除され、カードは失効し、すべての電子証明書が失効します。取り消せません。",
+                "The record is removed, the card lapses and every certificate is revoked. This cannot be undone.")) }
+        }
+        form method="post" action=(format!("/window/residents/{id}/death")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (input(lang, errors, Input::date("died_on", lang.t("死亡した日", "Date of death"), &form.died_on).required()))
+            (checkbox(lang, errors, "confirmed", lang.t("死亡届の内容を確認しました", "I have checked the notification of death"), None, on(&form.confirmed)))
+            (form_buttons(lang, lang.t("死亡を記録する", "Record the death"), &format!("/window/residents/{id}"), true))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/death`.
@@ -987,16 +954,16 @@ pub(super) async fn death_submit(desk: Desk, Path(id): Path<String>, CsrfForm(fo
         resident_id: id,
         died_on,
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.record_death(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.record_death(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=death_recorded")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                PURPOSE,
                 p,
+                desk.view(id, PURPOSE),
                 |code| match code {
                     "bad_request" => Some("died_on"),
                     _ => None,
@@ -1046,28 +1013,21 @@ fn render_validity(
     let lang = desk.lang();
     let title = lang.t("カードの有効期間の変更", "Card validity change");
     let id = view.resident_id;
-    let body = html! {
-        (resident_trail(lang, view))
-        div.narrow {
-            span.caption { (view.name) }
-            h1 { (title) }
-            (error_summary(lang, errors))
-            (resident_brief(lang, view))
-            p { (lang.t("在留期間が更新された外国人住民のカードの有効期限を、新しい在留期間満了日に合わせます（手数料なし）。電子証明書の有効期限は変わりません。",
-                "A foreign resident's card follows the extended period of stay (free). The certificates keep their expiry.")) }
-            form method="post" action=(format!("/window/residents/{id}/validity-change")) novalidate {
-                (hidden_fields(&desk.ctx))
-                (input(lang, errors, Input::date("new_stay_until", lang.t("新しい在留期間満了日", "New end of the period of stay"), &form.new_stay_until).required()))
-                (radios(lang, errors, "applicant", lang.t("届出をする人", "Who applies"), None, &[
-                    ("holder", lang.t("本人", "The holder")),
-                    ("legal_representative", lang.t("法定代理人", "Legal representative")),
-                    ("household_member", lang.t("同一世帯員", "Household member")),
-                ], &form.applicant, false))
-                (form_buttons(lang, lang.t("有効期間を変更する", "Change the validity"), &format!("/window/residents/{id}"), false))
-            }
+    let content = html! {
+        p { (lang.t("在留期間が更新された外国人住民のカードの有効期限を、新しい在留期間満了日に合わせます（手数料なし）。電子証明書の有効期限は変わりません。",
+            "A foreign resident's card follows the extended period of stay (free). The certificates keep their expiry.")) }
+        form method="post" action=(format!("/window/residents/{id}/validity-change")) novalidate {
+            (hidden_fields(&desk.ctx))
+            (input(lang, errors, Input::date("new_stay_until", lang.t("新しい在留期間満了日", "New end of the period of stay"), &form.new_stay_until).required()))
+            (radios(lang, errors, Radios::new("applicant", lang.t("届出をする人", "Who applies"), &[
+                Choice::new("holder", lang.t("本人", "The holder")),
+                Choice::new("legal_representative", lang.t("法定代理人", "Legal representative")),
+                Choice::new("household_member", lang.t("同一世帯員", "Household member")),
+            ], &form.applicant)))
+            (form_buttons(lang, lang.t("有効期間を変更する", "Change the validity"), &format!("/window/residents/{id}"), false))
         }
     };
-    desk.form_page(status, title, errors, body)
+    desk.resident_form(status, title, view, errors, content)
 }
 
 /// `POST /window/residents/{id}/validity-change`.
@@ -1112,16 +1072,16 @@ pub(super) async fn validity_submit(
         new_stay_until,
         applicant: Some(applicant),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.change_validity(&actor, &key, &request)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.change_validity(actor, key, &request))
+        .await
+    {
         Ok(_) => see_other(&format!("/window/residents/{id}?done=validity_changed")),
         Err(p) => {
             refused(
                 &desk,
-                id,
-                "card_service",
                 p,
+                desk.view(id, "card_service"),
                 |_| Some("new_stay_until"),
                 |view, errors, status| render_validity(&desk, view, &form, errors, status),
             )

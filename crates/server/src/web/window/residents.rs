@@ -9,7 +9,6 @@
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, FixedOffset, Utc};
 use maud::{html, Markup};
 use mynacard_authority::issuance::NewResident;
 use mynacard_authority::records::{ResidentView, PURPOSES};
@@ -18,11 +17,12 @@ use mynacard_store::registry::{self, Application, ApplicationStatus, Fee, Stored
 use serde::Deserialize;
 
 use super::{
-    breadcrumbs, card_in_use, card_status, certificate_kind, certificate_status, checkbox, done_banner, error_summary,
-    fee_cause, form_buttons, input, maybe_date, on, optional_date, path_id, radios, require_text, required_date,
-    residence_name, resident_status, resident_trail, see_other, sex_name, tag, yen, Desk, Errors, Input,
+    breadcrumbs, card_in_use, card_status, certificate_kind, certificate_status, done_banner, fee_cause, form_buttons,
+    maybe_date, on, optional_date, path_id, refusal_errors, require_text, required_date, residence_name,
+    resident_status, resident_trail, see_other, sex_name, tag, yen, Desk,
 };
 use crate::access::CsrfForm;
+use crate::web::forms::{checkbox, date_time, error_summary, input, radios, Choice, Errors, Input, Radios};
 use crate::web::{hidden_fields, Lang};
 
 // ---------------------------------------------------------------- register
@@ -78,8 +78,8 @@ fn render_register(desk: &Desk, form: &RegisterForm, errors: &Errors, status: St
                 (input(lang, errors, Input::text("address", lang.t("住所", "Address"), &form.address)
                     .hint(lang.t("都道府県から", "From the prefecture")).required()))
                 (input(lang, errors, Input::date("birth_date", lang.t("生年月日", "Date of birth"), &form.birth_date).required()))
-                (radios(lang, errors, "sex", lang.t("性別", "Sex"), None,
-                    &[("male", lang.t("男", "Male")), ("female", lang.t("女", "Female"))], &form.sex, true))
+                (radios(lang, errors, Radios::new("sex", lang.t("性別", "Sex"),
+                    &[Choice::new("male", lang.t("男", "Male")), Choice::new("female", lang.t("女", "Female"))], &form.sex).inline()))
                 (input(lang, errors, Input::text("nationality", lang.t("国籍", "Nationality"), &form.nationality)
                     .hint(lang.t("国名コード（ISO 3166-1 の2文字）。日本国籍は JP", "ISO 3166-1 two-letter code; JP for Japanese nationals"))
                     .short().maxlength(2).required()))
@@ -210,12 +210,13 @@ pub(super) async fn register_submit(desk: Desk, CsrfForm(form): CsrfForm<Registe
         household_id: optional(&form.household_id),
         adult_ward: on(&form.adult_ward),
     };
-    let actor = desk.actor();
-    let key = desk.key(&form.key);
-    match desk.state.run(move |a| a.register_resident(&actor, &key, &new)).await {
+    match desk
+        .act(&form.key, move |a, actor, key| a.register_resident(actor, key, &new))
+        .await
+    {
         Ok(id) => see_other(&format!("/window/residents/{id}?done=registered")),
         Err(p) if super::refuses_form(&p) => {
-            let errors = Errors::from_problem(lang, &p, register_field);
+            let errors = refusal_errors(lang, &p, register_field);
             render_register(&desk, &form, &errors, p.status_code())
         }
         Err(p) => desk.problem(&p),
@@ -616,20 +617,6 @@ fn fees_section(lang: Lang, view: &ResidentView, extras: &Extras) -> Markup {
 
 // ----------------------------------------------------------------- history
 
-/// A time as staff read it (Japan time).
-fn jst(lang: Lang, at: DateTime<Utc>) -> String {
-    match FixedOffset::east_opt(9 * 3600) {
-        Some(offset) => {
-            let local = at.with_timezone(&offset);
-            match lang {
-                Lang::Ja => local.format("%Y年%-m月%-d日 %H:%M").to_string(),
-                Lang::En => local.format("%-d %b %Y %H:%M JST").to_string(),
-            }
-        }
-        None => at.format("%Y-%m-%d %H:%M UTC").to_string(),
-    }
-}
-
 /// An audit action's name for people (the code is shown beside it).
 fn action_name(lang: Lang, action: &str) -> Option<&'static str> {
     Some(match action {
@@ -717,7 +704,7 @@ pub(super) async fn history(desk: Desk, Path(id): Path<String>) -> Response {
                     tbody {
                         @for e in trail.iter().rev() {
                             tr {
-                                td { (jst(lang, e.at)) }
+                                td { (date_time(lang, e.at)) }
                                 td {
                                     @if let Some(name) = action_name(lang, &e.action) { (name) br; }
                                     code { (e.action) }
@@ -745,7 +732,7 @@ pub(super) async fn history(desk: Desk, Path(id): Path<String>) -> Response {
                     tbody {
                         @for d in disclosures.iter().rev() {
                             tr {
-                                td { (jst(lang, d.at)) }
+                                td { (date_time(lang, d.at)) }
                                 td { (d.actor) }
                                 td { (purpose_name(lang, &d.purpose)) }
                                 td {
