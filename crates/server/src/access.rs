@@ -347,6 +347,11 @@ pub struct Refusal {
     problem: Problem,
     web: bool,
     path: String,
+    lang: crate::web::Lang,
+    /// Who was refused, when known (the page keeps their navigation).
+    staff: Option<StaffPrincipal>,
+    /// What to tell a person, in Japanese and English.
+    message: Option<(&'static str, &'static str)>,
 }
 
 impl Refusal {
@@ -358,7 +363,21 @@ impl Refusal {
                 .path_and_query()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
+            lang: match cookie(parts, crate::web::LANG_COOKIE) {
+                Some("en") => crate::web::Lang::En,
+                _ => crate::web::Lang::Ja,
+            },
+            staff: None,
+            message: None,
         }
+    }
+
+    /// A staff member refused for their role: the page says whose it is.
+    fn for_role(parts: &Parts, staff: StaffPrincipal, ja: &'static str, en: &'static str) -> Refusal {
+        let mut refusal = Refusal::new(parts, Problem::forbidden(en));
+        refusal.staff = Some(staff);
+        refusal.message = Some((ja, en));
+        refusal
     }
 }
 
@@ -371,7 +390,14 @@ impl IntoResponse for Refusal {
             let next = crate::web::encode_query_value(&self.path);
             return Redirect::to(&format!("/login?next={next}")).into_response();
         }
-        crate::web::problem_page(&self.problem)
+        let ctx = crate::web::PageContext {
+            lang: self.lang,
+            staff: self.staff,
+            demo: false,
+            today: None,
+            path: self.path,
+        };
+        crate::web::problem_page_in(&ctx, &self.problem, self.message)
     }
 }
 
@@ -436,7 +462,7 @@ async fn machine(parts: &Parts, state: &Arc<AppState>) -> Result<ApiKey, Refusal
 }
 
 macro_rules! staff_extractor {
-    ($(#[$doc:meta])* $name:ident, $role:expr, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $role:expr, $ja:literal, $what:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name(pub StaffPrincipal);
@@ -447,7 +473,7 @@ macro_rules! staff_extractor {
             async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
                 let p = staff(parts, state).await?;
                 if p.role != $role {
-                    return Err(Refusal::new(parts, Problem::forbidden(concat!("only ", $what))));
+                    return Err(Refusal::for_role(parts, p, $ja, $what));
                 }
                 Ok($name(p))
             }
@@ -457,13 +483,25 @@ macro_rules! staff_extractor {
 
 staff_extractor!(
     /// 窓口職員: a window clerk of one municipality.
-    WindowClerk, StaffRole::Window, "window staff");
+    WindowClerk,
+    StaffRole::Window,
+    "この画面・操作は市区町村窓口の職員のみが利用できます。",
+    "Only municipal window staff may use this."
+);
 staff_extractor!(
     /// コールセンター: a hotline operator.
-    HotlineOperator, StaffRole::Hotline, "hotline operators");
+    HotlineOperator,
+    StaffRole::Hotline,
+    "この画面・操作はコールセンターのオペレーターのみが利用できます。",
+    "Only hotline operators may use this."
+);
 staff_extractor!(
     /// An administrator: accounts, API keys, the batch, the demo clock.
-    Administrator, StaffRole::Admin, "administrators");
+    Administrator,
+    StaffRole::Admin,
+    "この画面・操作は管理者のみが利用できます。",
+    "Only administrators may use this."
+);
 
 /// Any logged-in staff member.
 #[derive(Debug, Clone)]

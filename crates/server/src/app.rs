@@ -140,6 +140,7 @@ async fn problem_type(Path(code): Path<String>) -> Response {
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, kind): (&'static [u8], &'static str) = match file.as_str() {
         "app.css" => (include_bytes!("../static/app.css"), "text/css; charset=utf-8"),
+        "favicon.svg" => (include_bytes!("../static/favicon.svg"), "image/svg+xml"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (

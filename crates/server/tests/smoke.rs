@@ -62,3 +62,39 @@ async fn staff_log_in_and_out_and_shared_routes_answer() {
     let login_page = app.get("/login", &As::nobody()).await.expect(StatusCode::OK);
     assert!(login_page.text.contains("職員ログイン"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_another_role_says_whose_it_is_in_the_visitors_language_and_layout() {
+    let app = TestApp::new("smoke-role-page", date(2026, 11, 29));
+    let clerk = app.login_as("chiyoda2", StaffRole::Window, Some(CHIYODA)).await;
+    let page = app.get("/hotline", &clerk).await.expect(StatusCode::FORBIDDEN);
+    assert!(page.text.contains("コールセンターのオペレーターのみ"), "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/window\""),
+        "the clerk keeps their navigation"
+    );
+    assert!(page.text.contains("<html lang=\"ja\""));
+    let english = As {
+        cookie: clerk.cookie.as_ref().map(|c| format!("{c}; mynacard_lang=en")),
+        ..clerk.clone()
+    };
+    let page = app.get("/hotline", &english).await.expect(StatusCode::FORBIDDEN);
+    assert!(
+        page.text.contains("Only hotline operators may use this."),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<html lang=\"en\""));
+    // The API answers the same refusal as a problem document.
+    let api = app
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/hotline/search",
+            &clerk,
+            None,
+            Some(serde_json::json!({})),
+        )
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    assert_eq!(api.code(), "forbidden");
+}

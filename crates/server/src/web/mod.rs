@@ -160,6 +160,7 @@ pub fn page(ctx: &PageContext, title: &str, banner: Option<Banner>, body: Markup
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " | " (service) }
                 link rel="stylesheet" href="/static/app.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             }
             body {
                 a.skip-link href="#main" { (lang.t("本文へ移動", "Skip to main content")) }
@@ -286,7 +287,6 @@ pub fn encode_query_value(text: &str) -> String {
 
 /// A page for a refused or failed request (no session needed).
 pub fn problem_page(problem: &Problem) -> Response {
-    let status = problem.status_code();
     let ctx = PageContext {
         lang: Lang::Ja,
         staff: None,
@@ -294,19 +294,56 @@ pub fn problem_page(problem: &Problem) -> Response {
         today: None,
         path: "/".into(),
     };
-    let (ja, en) = match status {
-        StatusCode::FORBIDDEN => ("この操作は許可されていません", "You may not do this"),
-        StatusCode::NOT_FOUND => ("ページが見つかりません", "Page not found"),
-        s if s.is_server_error() => ("システムで問題が発生しました", "Something went wrong"),
-        _ => ("処理できませんでした", "This could not be done"),
+    problem_page_in(&ctx, problem, None)
+}
+
+/// A page for a refused or failed request, in the visitor's language and
+/// layout; `message` says in both languages what the visitor can do (the
+/// problem's own detail, written for API clients in English, follows as
+/// a detail).
+pub fn problem_page_in(ctx: &PageContext, problem: &Problem, message: Option<(&str, &str)>) -> Response {
+    let lang = ctx.lang;
+    let status = problem.status_code();
+    let (title, explanation) = match status {
+        StatusCode::FORBIDDEN => (
+            lang.t("この操作は許可されていません", "You may not do this"),
+            lang.t(
+                "この画面や操作は、担当の職員のみが利用できます。",
+                "This page or action is for other staff only.",
+            ),
+        ),
+        StatusCode::NOT_FOUND => (
+            lang.t("ページが見つかりません", "Page not found"),
+            lang.t(
+                "アドレスが正しいか、または対象の住民・カードが存在するか確認してください。",
+                "Check the address, or whether the resident or card exists.",
+            ),
+        ),
+        s if s.is_server_error() => (
+            lang.t("システムで問題が発生しました", "Something went wrong"),
+            lang.t(
+                "処理は記録されていません。しばらくしてからもう一度お試しください。",
+                "Nothing was recorded. Try again in a moment.",
+            ),
+        ),
+        _ => (
+            lang.t("処理できませんでした", "This could not be done"),
+            lang.t("入力内容を確認してください。", "Check what was entered."),
+        ),
+    };
+    let home = match ctx.staff.as_ref().map(|s| s.role) {
+        Some(role) => login::home_of(role),
+        None => "/",
     };
     let body = html! {
-        h1 { (ja) }
-        p lang="en" { (en) }
-        @if let Some(detail) = &problem.detail { p { (detail) } }
-        p { a href="/" { "トップへ戻る / Back to the start" } }
+        h1 { (title) }
+        p.lead { (message.map(|(ja, en)| lang.t(ja, en)).unwrap_or(explanation)) }
+        @if let Some(detail) = &problem.detail {
+            p.hint { (lang.t("詳細：", "Details: ")) span lang="en" { (detail) } }
+        }
+        p { a href=(home) { (lang.t("トップへ戻る", "Back to the start")) } }
     };
-    (status, html_response(page(&ctx, ja, None, body))).into_response()
+    (status, html_response(page(ctx, title, None, body))).into_response()
 }
 
 /// An HTML response that must not be cached (pages show personal data).
