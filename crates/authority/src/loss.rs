@@ -459,6 +459,19 @@ impl Authority {
         if reported_at > op.at {
             return Err(AuthorityError::BadRequest("the report's time is in the future".into()));
         }
+        if let Some(note) = &report.note {
+            // The note is kept in the audit log: bounded, and never a My Number.
+            if note.chars().count() > 2000 || note.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(AuthorityError::BadRequest(
+                    "note: at most 2000 characters, no control characters".into(),
+                ));
+            }
+            if mynacard_rules::numbers::contains_my_number(note) {
+                return Err(AuthorityError::BadRequest(
+                    "note: must not hold a My Number (個人番号は記録できません)".into(),
+                ));
+            }
+        }
         let recorded = self.record(&op, |tx| {
             let card = match &report.card {
                 LostCard::Serial(serial) => {

@@ -257,6 +257,34 @@ impl From<MunicipalityCode> for String {
     }
 }
 
+/// Whether free text holds a My Number: a run of 12 digits (ASCII or
+/// full-width, spaces and hyphens between them ignored) with a valid check
+/// digit. Notes kept in logs and audit entries must not (番号法: the My
+/// Number is disclosed only where recorded).
+///
+/// Digits separated by anything else (年, 月, 時, a letter) are separate
+/// runs, so dates and telephone numbers in a note do not count.
+pub fn contains_my_number(text: &str) -> bool {
+    let mut run = String::new();
+    let mut found = false;
+    let mut flush = |run: &mut String| {
+        if run.len() == 12 && MyNumber::parse(run).is_ok() {
+            found = true;
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        match c {
+            '0'..='9' => run.push(c),
+            '０'..='９' => run.extend(char::from_u32(u32::from(c) - u32::from('０') + u32::from('0'))),
+            ' ' | '\u{3000}' | '-' | '－' | '‐' => {}
+            _ => flush(&mut run),
+        }
+    }
+    flush(&mut run);
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +343,17 @@ mod tests {
             format!("{:?}", MyNumber::parse("123456789018")),
             "Ok(MyNumber(<redacted>))"
         );
+    }
+
+    #[test]
+    fn a_my_number_is_found_in_free_text_and_dates_and_phone_numbers_are_not() {
+        assert!(contains_my_number("番号 123456789018 を控え"));
+        assert!(contains_my_number("1234 5678 9018"));
+        assert!(contains_my_number("番号１２３４５６７８９０１８"));
+        assert!(!contains_my_number("123456789019"), "a wrong check digit");
+        assert!(!contains_my_number(
+            "2026年11月28日 午前10時ごろ 新宿駅 連絡先 03-1234-5678"
+        ));
+        assert!(!contains_my_number("財布ごと紛失"));
     }
 }

@@ -37,7 +37,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mynacard_authority::Actor;
 use mynacard_rules::numbers::MunicipalityCode;
 use mynacard_store::access::{self as store, ApiKey, ApiKeyKind, StaffAccount, StaffRole, StaffSession};
-use mynacard_store::Database;
+use mynacard_store::{Database, StoreError};
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -155,6 +155,8 @@ pub enum LoginFailure {
     Invalid,
     /// Too many failures: locked until then.
     Locked(DateTime<Utc>),
+    /// The registry did not answer (busy or down): nothing was decided.
+    Unavailable,
 }
 
 /// A session just opened: the token goes in the cookie, once.
@@ -183,7 +185,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
     let now = Utc::now();
     let account = db
         .read(|tx| store::staff_account_by_login(tx, login))
-        .map_err(|_| LoginFailure::Invalid)?;
+        .map_err(|_| LoginFailure::Unavailable)?;
     let Some(account) = account else {
         tracing::info!(login, reason = "unknown login", "staff login refused");
         // Spend the same time as a real check, so that timing does not
@@ -198,8 +200,26 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
         }
     }
     if account.disabled || !verify_password(&account.password_hash, password) {
-        let lock = (account.failed_logins + 1 >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
-        let _ = db.transaction(|tx| store::record_login_failure(tx, account.id, lock));
+        // The count is read again in the transaction that raises it, so
+        // that failures sent in parallel all count; a lock that ran out
+        // starts the count afresh.
+        let lock = db
+            .transaction(|tx| {
+                let Some(fresh) = store::staff_account(tx, account.id)? else {
+                    return Ok(None);
+                };
+                let before = match fresh.locked_until {
+                    Some(until) if until <= now => {
+                        store::record_login_success(tx, account.id)?;
+                        0
+                    }
+                    _ => fresh.failed_logins,
+                };
+                let lock = (before + 1 >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
+                store::record_login_failure(tx, account.id, lock)?;
+                Ok::<_, mynacard_store::StoreError>(lock)
+            })
+            .map_err(|_| LoginFailure::Unavailable)?;
         let reason = if account.disabled { "disabled" } else { "wrong password" };
         tracing::info!(login, reason, locked = lock.is_some(), "staff login refused");
         return Err(match lock {
@@ -221,7 +241,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
         store::delete_expired_staff_sessions(tx, now)?;
         store::insert_staff_session(tx, &session)
     })
-    .map_err(|_| LoginFailure::Invalid)?;
+    .map_err(|_| LoginFailure::Unavailable)?;
     tracing::info!(login, role = account.role.as_str(), "staff login");
     Ok(OpenedSession {
         principal: principal(&account, &session),
@@ -235,27 +255,33 @@ const DUMMY_HASH: &str =
 
 /// The staff member whose session `token` is, if it is live; extends it.
 pub fn session_principal(db: &Database, token: &str) -> Option<StaffPrincipal> {
+    find_session(db, token).ok().flatten()
+}
+
+/// As [`session_principal`], telling a registry that does not answer
+/// (`Err`: try again) from a session that has ended (`Ok(None)`: log in).
+pub fn find_session(db: &Database, token: &str) -> Result<Option<StaffPrincipal>, StoreError> {
     let now = Utc::now();
     let hash = sha256_hex(token);
-    let found = db
-        .read(|tx| {
-            let Some(session) = store::staff_session(tx, &hash)? else {
-                return Ok::<_, mynacard_store::StoreError>(None);
-            };
-            let account = store::staff_account(tx, session.account_id)?;
-            Ok(account.map(|a| (session, a)))
-        })
-        .ok()??;
-    let (session, account) = found;
+    let found = db.read(|tx| {
+        let Some(session) = store::staff_session(tx, &hash)? else {
+            return Ok::<_, StoreError>(None);
+        };
+        let account = store::staff_account(tx, session.account_id)?;
+        Ok(account.map(|a| (session, a)))
+    })?;
+    let Some((session, account)) = found else {
+        return Ok(None);
+    };
     if session.expires_at <= now || session.created_at + SESSION_MAX <= now || account.disabled {
-        return None;
+        return Ok(None);
     }
     // Extend the idle deadline at most once a minute (one write, not one per request).
     if now - session.last_seen_at > TimeDelta::minutes(1) {
         let expires = (now + SESSION_IDLE).min(session.created_at + SESSION_MAX);
         let _ = db.transaction(|tx| store::touch_staff_session(tx, &hash, now, expires));
     }
-    Some(principal(&account, &session))
+    Ok(Some(principal(&account, &session)))
 }
 
 /// Ends a session.
@@ -292,10 +318,34 @@ pub fn create_api_key(
 
 /// The live API key `presented` is, if any.
 pub fn api_key(db: &Database, presented: &str) -> Option<ApiKey> {
-    let rest = presented.strip_prefix(API_KEY_PREFIX)?;
-    let (prefix, _) = rest.split_once('_')?;
-    let key = db.read(|tx| store::api_key_by_prefix(tx, prefix)).ok()??;
-    (key.revoked_at.is_none() && constant_time_eq(&key.key_hash, &sha256_hex(presented))).then_some(key)
+    find_api_key(db, presented).ok().flatten()
+}
+
+/// As [`api_key`], telling a registry that does not answer (`Err`) from a
+/// key that is not valid (`Ok(None)`).
+pub fn find_api_key(db: &Database, presented: &str) -> Result<Option<ApiKey>, StoreError> {
+    let Some((prefix, _)) = presented
+        .strip_prefix(API_KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return Ok(None);
+    };
+    let Some(key) = db.read(|tx| store::api_key_by_prefix(tx, prefix))? else {
+        return Ok(None);
+    };
+    Ok((key.revoked_at.is_none() && constant_time_eq(&key.key_hash, &sha256_hex(presented))).then_some(key))
+}
+
+/// The refusal when the registry does not answer an authentication.
+fn registry_unavailable(parts: &Parts) -> Refusal {
+    Refusal::new(
+        parts,
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the registry is busy; nothing was done, try again",
+        ),
+    )
 }
 
 /// The value of cookie `name`.
@@ -404,7 +454,10 @@ impl IntoResponse for Refusal {
 /// The staff member behind the request's session cookie. Unsafe API
 /// calls must also carry the session's CSRF token in `X-CSRF-Token`
 /// (forms are checked by [`CsrfForm`]).
-async fn staff(parts: &Parts, state: &Arc<AppState>) -> Result<StaffPrincipal, Refusal> {
+///
+/// The principal is kept in the request's extensions, so that a second
+/// extractor of the same request (a role and a form) reads the session once.
+async fn staff(parts: &mut Parts, state: &Arc<AppState>) -> Result<StaffPrincipal, Refusal> {
     if let Some(p) = parts.extensions.get::<StaffPrincipal>() {
         return Ok(p.clone());
     }
@@ -412,10 +465,10 @@ async fn staff(parts: &Parts, state: &Arc<AppState>) -> Result<StaffPrincipal, R
         return Err(Refusal::new(parts, Problem::unauthenticated("log in first")));
     };
     let db = state.authority.db().clone();
-    let found = tokio::task::spawn_blocking(move || session_principal(&db, &token))
-        .await
-        .ok()
-        .flatten();
+    let found = match tokio::task::spawn_blocking(move || find_session(&db, &token)).await {
+        Ok(Ok(found)) => found,
+        _ => return Err(registry_unavailable(parts)),
+    };
     let Some(principal) = found else {
         return Err(Refusal::new(
             parts,
@@ -436,6 +489,7 @@ async fn staff(parts: &Parts, state: &Arc<AppState>) -> Result<StaffPrincipal, R
             ));
         }
     }
+    parts.extensions.insert(principal.clone());
     Ok(principal)
 }
 
@@ -454,10 +508,10 @@ async fn machine(parts: &Parts, state: &Arc<AppState>) -> Result<ApiKey, Refusal
         ));
     };
     let db = state.authority.db().clone();
-    let key = tokio::task::spawn_blocking(move || api_key(&db, &presented))
-        .await
-        .ok()
-        .flatten();
+    let key = match tokio::task::spawn_blocking(move || find_api_key(&db, &presented)).await {
+        Ok(Ok(key)) => key,
+        _ => return Err(registry_unavailable(parts)),
+    };
     key.ok_or_else(|| Refusal::new(parts, Problem::unauthenticated("the API key is not valid")))
 }
 
@@ -571,11 +625,8 @@ where
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let expected = match staff(&parts, state).await {
-            Ok(p) => {
-                parts.extensions.insert(p.clone());
-                p.csrf_token
-            }
+        let expected = match staff(&mut parts, state).await {
+            Ok(p) => p.csrf_token,
             // Only the login form is posted without a session; anywhere
             // else an ended session sends the browser to the login page.
             Err(refusal) if full_uri(&parts).path() != "/login" => return Err(refusal),

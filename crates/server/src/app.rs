@@ -89,8 +89,12 @@ pub fn ocsp_state(state: &AppState) -> Result<Arc<OcspState>, String> {
 /// Every route: the web UI, `/api/v1`, `/openapi.json`, OCSP under
 /// `/ocsp`, CRLs under `/crl`, operations, static files.
 pub fn router(state: Arc<AppState>, ocsp: Option<Arc<OcspState>>) -> Router {
-    let mut app = Router::new()
-        .merge(crate::web::router())
+    let mut app = Router::new();
+    if let Some(ocsp) = ocsp {
+        // Inside the layers: counted, logged and given the headers too.
+        app = app.nest_service("/ocsp", crate::ocsp::router(ocsp));
+    }
+    app.merge(crate::web::router())
         .nest("/api/v1", crate::api::router())
         .merge(crate::ops::router())
         .merge(crate::crl::router())
@@ -100,11 +104,7 @@ pub fn router(state: Arc<AppState>, ocsp: Option<Arc<OcspState>>) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ops::observe))
-        .with_state(state);
-    if let Some(ocsp) = ocsp {
-        app = app.nest_service("/ocsp", crate::ocsp::router(ocsp));
-    }
-    app
+        .with_state(state)
 }
 
 async fn openapi_json() -> Response {

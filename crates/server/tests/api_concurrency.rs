@@ -51,6 +51,36 @@ async fn eight_simultaneous_conversions_of_one_card_act_once_and_never_fail() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_sent_at_once_all_count_and_lock_the_account() {
+    let app = TestApp::new("concurrency-login", date(2026, 11, 29));
+    app.staff("hotline.busy", StaffRole::Hotline, None);
+    let body = serde_json::json!({"login": "hotline.busy", "password": "not the password"});
+    let nobody = As::nobody();
+    let calls = (0..8).map(|_| app.call(Method::POST, "/api/v1/session", &nobody, None, Some(body.clone())));
+    let answers = futures_join_all(calls).await;
+    for a in &answers {
+        assert!(
+            a.status == StatusCode::UNAUTHORIZED || a.status == StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            a.text
+        );
+    }
+    // Eight failures counted, not one per moment: the account is locked,
+    // and even the right password is refused until the lock runs out.
+    let right = app
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &As::nobody(),
+            None,
+            Some(serde_json::json!({"login": "hotline.busy", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{}", right.text);
+    assert_eq!(right.code(), "too_many_attempts");
+}
+
 /// Runs the futures at once on the runtime's workers and collects their answers.
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<Answer>
 where

@@ -34,7 +34,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mynacard_authority::loss::{LossReport, LostCard};
 use mynacard_authority::Clock;
-use mynacard_rules::numbers::MyNumber;
+
 use mynacard_store::registry::{LossCause, LossChannel};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -257,22 +257,11 @@ pub struct Suspension {
 /// Refuses free text that holds a My Number: 12 digits (ASCII or
 /// full-width, among any separators) with a valid check digit.
 fn no_my_number(field: &str, text: &str) -> Result<(), Problem> {
-    let digits: Vec<char> = text
-        .chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')),
-            _ => None,
-        })
-        .collect();
-    for window in digits.windows(12) {
-        let candidate: String = window.iter().collect();
-        if MyNumber::parse(&candidate).is_ok() {
-            return Err(Problem::invalid_field(
-                field,
-                "must not hold a My Number (個人番号は記録できません)",
-            ));
-        }
+    if mynacard_rules::numbers::contains_my_number(text) {
+        return Err(Problem::invalid_field(
+            field,
+            "must not hold a My Number (個人番号は記録できません)",
+        ));
     }
     Ok(())
 }
@@ -493,6 +482,7 @@ fn note_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mynacard_rules::numbers::MyNumber;
 
     #[test]
     fn free_text_with_a_my_number_is_refused() {

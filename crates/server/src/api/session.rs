@@ -77,6 +77,7 @@ impl From<&StaffPrincipal> for SessionInfo {
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Locked after repeated failures", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The registry is busy", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login(State(state): State<Arc<AppState>>, ApiJson(c): ApiJson<Credentials>) -> Response {
     if c.login.is_empty() || c.login.len() > 64 || c.password.is_empty() || c.password.len() > 128 {
@@ -94,6 +95,12 @@ async fn login(State(state): State<Arc<AppState>>, ApiJson(c): ApiJson<Credentia
             response
         }
         Ok(Err(LoginFailure::Invalid)) => Problem::unauthenticated("wrong login or password").into_response(),
+        Ok(Err(LoginFailure::Unavailable)) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the registry is busy; try again",
+        )
+        .into_response(),
         Ok(Err(LoginFailure::Locked(until))) => Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",

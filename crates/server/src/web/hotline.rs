@@ -38,7 +38,7 @@ use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use mynacard_authority::loss::{CardSummary, LossReport, LostCard, Suspended};
 use mynacard_authority::Clock;
-use mynacard_rules::numbers::{MunicipalityCode, MyNumber};
+use mynacard_rules::numbers::MunicipalityCode;
 use mynacard_store::registry::{self, CardStatus, LossCause, LossChannel};
 use serde::Deserialize;
 
@@ -326,7 +326,7 @@ fn parse_birth_date(text: &str) -> Option<NaiveDate> {
         .filter(|p| !p.is_empty())
         .collect();
     let numbers: Vec<u32> = match parts.as_slice() {
-        [all] if all.len() == 8 && era.is_none() => {
+        [all] if all.len() == 8 && all.bytes().all(|b| b.is_ascii_digit()) && era.is_none() => {
             vec![all[..4].parse().ok()?, all[4..6].parse().ok()?, all[6..].parse().ok()?]
         }
         [y, m, d] => vec![y.parse().ok()?, m.parse().ok()?, d.parse().ok()?],
@@ -461,7 +461,7 @@ fn check(lang: Lang, form: &mut SuspendForm) -> (Option<Answers>, Errors) {
                     Lang::En => format!("Use {max} characters or fewer"),
                 },
             );
-        } else if contains_my_number(value) {
+        } else if mynacard_rules::numbers::contains_my_number(value) {
             errors.add(
                 field,
                 lang.t(
@@ -485,29 +485,6 @@ fn check(lang: Lang, form: &mut SuspendForm) -> (Option<Answers>, Errors) {
         (Some(cause), Some(relation)) if errors.is_empty() => (Some(Answers { cause, relation }), errors),
         _ => (None, errors),
     }
-}
-
-/// Whether free text holds something that is a My Number (12 digits with
-/// a valid check digit, spaces and hyphens between the digits ignored).
-fn contains_my_number(text: &str) -> bool {
-    let mut run = String::new();
-    let mut found = false;
-    let mut flush = |run: &mut String| {
-        if run.len() == 12 && MyNumber::parse(run).is_ok() {
-            found = true;
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        match c {
-            '0'..='9' => run.push(c),
-            '０'..='９' => run.push(char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or('0')),
-            ' ' | '　' | '-' | '－' | '‐' => {}
-            _ => flush(&mut run),
-        }
-    }
-    flush(&mut run);
-    found
 }
 
 /// The note the authority keeps in the audit log with the report (never a
@@ -859,6 +836,7 @@ fn render_report(ctx: &PageContext, staff: &StaffPrincipal, done: &Suspended, ca
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mynacard_rules::numbers::MyNumber;
 
     fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, day)
@@ -885,13 +863,13 @@ mod tests {
     #[test]
     fn a_my_number_in_free_text_is_caught() {
         let number = MyNumber::complete("12345678901").expect("number").expose();
-        assert!(contains_my_number(&number));
+        assert!(mynacard_rules::numbers::contains_my_number(&number));
         let spaced = format!("番号は {} {} {} です", &number[..4], &number[4..8], &number[8..]);
-        assert!(contains_my_number(&spaced));
-        assert!(!contains_my_number("受理番号 2026-001234"));
+        assert!(mynacard_rules::numbers::contains_my_number(&spaced));
+        assert!(!mynacard_rules::numbers::contains_my_number("受理番号 2026-001234"));
         let last = number.chars().last().and_then(|c| c.to_digit(10)).expect("digit");
         let wrong = format!("{}{}", &number[..11], (last + 1) % 10);
-        assert!(!contains_my_number(&wrong));
-        assert!(!contains_my_number(&number[..11]));
+        assert!(!mynacard_rules::numbers::contains_my_number(&wrong));
+        assert!(!mynacard_rules::numbers::contains_my_number(&number[..11]));
     }
 }

@@ -49,8 +49,39 @@ struct NextQuery {
 /// Only our own paths: never an open redirect.
 fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?;
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login"))
-        .then(|| next.to_owned())
+    let bytes = next.as_bytes();
+    // A path of visible ASCII only: browsers drop tabs and newlines from a
+    // URL, so `/\t/evil.example` would become `//evil.example`.
+    let path_only = bytes.first() == Some(&b'/')
+        && bytes.get(1) != Some(&b'/')
+        && bytes.iter().all(|b| (0x21..=0x7e).contains(b) && *b != b'\\');
+    (path_only && !next.starts_with("/login")).then(|| next.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_our_own_paths_are_followed_after_login() {
+        assert_eq!(
+            safe_next(Some("/window/residents?name=a")).as_deref(),
+            Some("/window/residents?name=a")
+        );
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\n/x",
+            "/login?next=/",
+            "",
+            "window",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/a b")), None, "no spaces");
+    }
 }
 
 async fn login_page(
@@ -159,6 +190,10 @@ async fn login_submit(State(state): State<Arc<AppState>>, lang: Lang, CsrfForm(f
             response
         }
         Ok(Err(failure)) => {
+            let status = match failure {
+                LoginFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
+            };
             let message = match failure {
                 LoginFailure::Invalid => lang
                     .t(
@@ -172,6 +207,12 @@ async fn login_submit(State(state): State<Arc<AppState>>, lang: Lang, CsrfForm(f
                         "After repeated failures this account is locked for 15 minutes.",
                     )
                     .to_owned(),
+                LoginFailure::Unavailable => lang
+                    .t(
+                        "システムが混み合っています。しばらくしてからもう一度お試しください。",
+                        "The system is busy. Try again in a moment.",
+                    )
+                    .to_owned(),
             };
             render_login(
                 &state,
@@ -179,7 +220,7 @@ async fn login_submit(State(state): State<Arc<AppState>>, lang: Lang, CsrfForm(f
                 form.next.as_deref(),
                 Some(message),
                 form.login.trim(),
-                StatusCode::UNAUTHORIZED,
+                status,
             )
             .await
         }

@@ -589,19 +589,11 @@ impl From<Reissued> for ReissuedView {
 
 // ------------------------------------------------------------------ parsing
 
-/// Refuses text that carries what looks like a My Number (12 digits in a
-/// row): notes go to the audit log, which never holds one.
+/// Refuses text that carries a My Number (`rules::numbers::contains_my_number`):
+/// notes go to the audit log, which never holds one.
 fn no_my_number(field: &str, text: &str) -> Result<(), Problem> {
-    let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() || ('０'..='９').contains(&c) {
-            run += 1;
-            if run >= 12 {
-                return Err(Problem::invalid_field(field, "must not carry a My Number"));
-            }
-        } else {
-            run = 0;
-        }
+    if mynacard_rules::numbers::contains_my_number(text) {
+        return Err(Problem::invalid_field(field, "must not carry a My Number"));
     }
     Ok(())
 }

@@ -198,8 +198,18 @@ impl Desk {
     }
 
     /// The idempotency key of a form, scoped to the clerk.
+    ///
+    /// A form without a valid `_key` (not drawn by our pages) gets a key of
+    /// its own: it acts once, and never replays another form's answer.
     fn key(&self, form_key: &str) -> String {
-        format!("{}:web:{}", self.clerk.key_scope(), form_key)
+        match crate::idempotency::IdempotencyKey::parse(form_key) {
+            Ok(key) => key.scoped(&format!("{}:web", self.clerk.key_scope())),
+            Err(_) => format!(
+                "{}:web:fresh-{}",
+                self.clerk.key_scope(),
+                crate::access::random_token(18)
+            ),
+        }
     }
 
     /// A page with the layout.
