@@ -183,11 +183,13 @@ fn principal(account: &StaffAccount, session: &StaffSession) -> StaffPrincipal {
 /// Checks a password and opens a session (blocking: argon2 and the registry).
 pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession, LoginFailure> {
     let now = Utc::now();
+    // What is logged of the login typed: a bounded, printable prefix.
+    let login_logged: String = login.chars().filter(|c| !c.is_control()).take(64).collect();
     let account = db
         .read(|tx| store::staff_account_by_login(tx, login))
         .map_err(|_| LoginFailure::Unavailable)?;
     let Some(account) = account else {
-        tracing::info!(login, reason = "unknown login", "staff login refused");
+        tracing::info!(login = %login_logged, reason = "unknown login", "staff login refused");
         // Spend the same time as a real check, so that timing does not
         // tell which logins exist.
         let _ = verify_password(DUMMY_HASH, password);
@@ -195,7 +197,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
     };
     if let Some(until) = account.locked_until {
         if until > now {
-            tracing::info!(login, reason = "locked", "staff login refused");
+            tracing::info!(login = %login_logged, reason = "locked", "staff login refused");
             return Err(LoginFailure::Locked(until));
         }
     }
@@ -221,7 +223,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
             })
             .map_err(|_| LoginFailure::Unavailable)?;
         let reason = if account.disabled { "disabled" } else { "wrong password" };
-        tracing::info!(login, reason, locked = lock.is_some(), "staff login refused");
+        tracing::info!(login = %login_logged, reason, locked = lock.is_some(), "staff login refused");
         return Err(match lock {
             Some(until) => LoginFailure::Locked(until),
             None => LoginFailure::Invalid,
@@ -242,7 +244,7 @@ pub fn login(db: &Database, login: &str, password: &str) -> Result<OpenedSession
         store::insert_staff_session(tx, &session)
     })
     .map_err(|_| LoginFailure::Unavailable)?;
-    tracing::info!(login, role = account.role.as_str(), "staff login");
+    tracing::info!(login = %login_logged, role = account.role.as_str(), "staff login");
     Ok(OpenedSession {
         principal: principal(&account, &session),
         token,
@@ -289,13 +291,11 @@ pub fn logout(db: &Database, session_hash: &str) {
     let _ = db.transaction(|tx| store::delete_staff_session(tx, session_hash));
 }
 
-/// Makes an API key: the whole key is returned once and never stored.
-pub fn create_api_key(
-    db: &Database,
-    name: &str,
-    kind: ApiKeyKind,
-    municipality: Option<MunicipalityCode>,
-) -> Result<(String, ApiKey), Problem> {
+/// A new API key, `mnk_PREFIX_SECRET` (the prefix 8 alphanumerics, no
+/// `_`, which separates it from the 256-bit secret), and what the registry
+/// keeps of it: the prefix and the SHA-256 of the whole key. The whole key
+/// is shown once and never stored.
+pub fn new_api_key(name: &str, kind: ApiKeyKind, municipality: Option<MunicipalityCode>) -> (String, store::NewApiKey) {
     let prefix: String = random_token(9)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -310,10 +310,7 @@ pub fn create_api_key(
         key_hash: sha256_hex(&key),
         municipality,
     };
-    let stored = db
-        .transaction(|tx| store::insert_api_key(tx, &new, Utc::now()))
-        .map_err(|e| Problem::from(mynacard_authority::AuthorityError::from(e)))?;
-    Ok((key, stored))
+    (key, new)
 }
 
 /// The live API key `presented` is, if any.

@@ -58,7 +58,6 @@ pub fn open_state(config: &ServeConfig) -> Result<Arc<AppState>, String> {
             data_dir: config.data_dir.clone(),
             demo: config.demo,
             secure_cookies: config.secure_cookies,
-            base_url: format!("http://{}", config.listen),
         },
         metrics: Metrics::default(),
         crls: Default::default(),

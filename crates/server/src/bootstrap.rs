@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use mynacard_authority::AuthorityError;
 use mynacard_rules::numbers::MunicipalityCode;
-use mynacard_store::access::{self as store, ApiKey, ApiKeyKind, NewApiKey, NewStaffAccount, StaffAccount, StaffRole};
+use mynacard_store::access::{self as store, ApiKey, ApiKeyKind, NewStaffAccount, StaffAccount, StaffRole};
 use mynacard_store::{audit, registry, Database, StoreError, Tx};
 use serde_json::json;
 
-use crate::access::{hash_password, random_token, sha256_hex, API_KEY_PREFIX};
+use crate::access::{hash_password, random_token};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -288,22 +288,7 @@ pub fn insert_api_key(
     if store::list_api_keys(tx)?.iter().any(|k| k.name == name) {
         return Err(name_taken(name).into());
     }
-    // The format of crate::access::create_api_key: mnk_PREFIX_SECRET, the
-    // prefix 8 alphanumerics (no `_`, which separates it from the secret).
-    let prefix: String = random_token(9)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(8)
-        .collect();
-    let prefix = format!("{prefix:0<8}");
-    let key = format!("{API_KEY_PREFIX}{prefix}_{}", random_token(32));
-    let new = NewApiKey {
-        name: name.to_owned(),
-        kind,
-        prefix,
-        key_hash: sha256_hex(&key),
-        municipality,
-    };
+    let (key, new) = crate::access::new_api_key(name, kind, municipality);
     let stored = match store::insert_api_key(tx, &new, Utc::now()) {
         Ok(stored) => stored,
         Err(StoreError::Conflict(_)) => return Err(name_taken(name).into()),

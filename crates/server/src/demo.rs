@@ -41,7 +41,7 @@ use mynacard_pki::name::Hierarchy;
 use mynacard_reader::client::ClientError;
 use mynacard_reader::{JpkiClient, PinRef, VirtualReader};
 use mynacard_rules::numbers::{MunicipalityCode, MyNumber};
-use mynacard_store::access::{insert_staff_account, NewStaffAccount, StaffRole};
+use mynacard_store::access::StaffRole;
 use mynacard_store::registry::{ApplicationChannel, ApplicationKind, LossCause, LossChannel};
 use mynacard_store::SqliteCaRepository;
 use serde::{Deserialize, Serialize};
@@ -931,20 +931,23 @@ fn create_accounts(a: &Authority) -> Result<Vec<DemoAccount>, String> {
     let mut out = Vec::new();
     for (login, display_name, role, municipality) in wanted {
         let password = random_password()?;
-        let new = NewStaffAccount {
+        let request = crate::bootstrap::AccountRequest {
             login: login.into(),
             display_name: display_name.into(),
-            password_hash: crate::access::hash_password(&password)
-                .map_err(|p| format!("hashing a password: {}", p.detail.unwrap_or_default()))?,
             role,
             municipality: municipality
                 .map(MunicipalityCode::parse)
                 .transpose()
                 .ctx("a demo municipality")?,
         };
+        let hash = crate::access::hash_password(&password)
+            .map_err(|p| format!("hashing a password: {}", p.detail.unwrap_or_default()))?;
+        // Through the administration's own path: checked and audited.
         a.db()
-            .transaction(|tx| insert_staff_account(tx, &new, chrono::Utc::now()))
-            .ctx(&format!("the staff account {login}"))?;
+            .transaction(|tx| crate::bootstrap::insert_account(tx, "system:demo", &request, &hash, chrono::Utc::now()))
+            .map_err(|crate::bootstrap::TxProblem(p)| {
+                format!("the staff account {login}: {}", p.detail.unwrap_or_default())
+            })?;
         out.push(DemoAccount {
             login: login.into(),
             password,

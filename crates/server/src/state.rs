@@ -19,8 +19,6 @@ pub struct Settings {
     pub demo: bool,
     /// Mark cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
-    /// The address clients reach us at (`http://127.0.0.1:8080`).
-    pub base_url: String,
 }
 
 /// The state behind every route.

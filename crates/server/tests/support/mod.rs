@@ -17,8 +17,9 @@ use http_body_util::BodyExt;
 use mynacard_authority::issuance::{NewApplication, NewResident, PinPad};
 use mynacard_authority::{Actor, Clock};
 use mynacard_rules::numbers::MunicipalityCode;
-use mynacard_server::access::{create_api_key, hash_password};
+use mynacard_server::access::hash_password;
 use mynacard_server::app::{open_state, router, ServeConfig};
+use mynacard_server::bootstrap::{insert_api_key, TxProblem};
 use mynacard_server::state::AppState;
 use mynacard_store::access::{insert_staff_account, ApiKeyKind, NewStaffAccount, StaffRole};
 use mynacard_store::registry::{ApplicationChannel, ApplicationKind, Municipality};
@@ -240,7 +241,14 @@ impl TestApp {
 
     /// An API key of `kind`.
     pub fn api_key(&self, name: &str, kind: ApiKeyKind) -> As {
-        let (key, _) = blocking(|| create_api_key(self.state.authority.db(), name, kind, None)).expect("api key");
+        let (key, _) = blocking(|| {
+            self.state
+                .authority
+                .db()
+                .transaction(|tx| insert_api_key(tx, "admin:test", name, kind, None, chrono::Utc::now()))
+                .map_err(|TxProblem(p)| p)
+        })
+        .expect("api key");
         As {
             bearer: Some(key),
             ..As::default()

@@ -48,7 +48,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use mynacard_authority::issuance::PinPad;
 use mynacard_authority::records::ResidentView;
@@ -826,6 +826,8 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(t, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(t, "%Y/%m/%d"))
         .ok()
+        // The rules engine's years (its `parse_date` refuses others too).
+        .filter(|d| (1800..=2199).contains(&d.year()))
 }
 
 /// A required date field: the date, or an error added.
