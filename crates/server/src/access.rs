@@ -641,13 +641,13 @@ where
                     ),
                 )
             })?;
-        let fields: Vec<(String, String)> = serde_urlencoded_pairs(&bytes);
-        let sent = fields
-            .iter()
+        // Only the `_csrf` field is decoded here (the form may carry PINs:
+        // they are not copied on the way).
+        let sent = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        if expected.is_empty() || !constant_time_eq(sent, &expected) {
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if expected.is_empty() || !constant_time_eq(&sent, &expected) {
             return Err(Refusal::new(
                 &parts,
                 Problem::new(
@@ -661,10 +661,6 @@ where
             .map_err(|e| Refusal::new(&parts, Problem::bad_request(format!("the form: {e}"))))?;
         Ok(CsrfForm(value))
     }
-}
-
-fn serde_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(bytes).into_owned().collect()
 }
 
 #[cfg(test)]
