@@ -1393,7 +1393,11 @@ fn usage_errors_are_one_line() {
     assert!(err.contains("--issued"), "{err}");
     let err = fails(&["rules", "no-such-thing"], 2);
     assert!(err.contains("no-such-thing"), "{err}");
-    fails(&["serve"], 2);
+    let err = fails(&["no-such-command"], 2);
+    assert!(err.contains("no-such-command"), "{err}");
+    // `serve` runs until stopped: only its usage errors are tried here.
+    let err = fails(&["serve", "--listen", "nowhere"], 2);
+    assert!(err.contains("--listen"), "{err}");
 }
 
 #[test]
